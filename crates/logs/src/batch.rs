@@ -1,0 +1,129 @@
+//! Accumulates parsed events into Arrow arrays, building only the requested columns.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, Date32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::SchemaRef;
+use arrow::error::ArrowError;
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+
+use crate::line::Event;
+use crate::schema::{ColumnSet, EventColumn};
+
+#[derive(Debug)]
+pub(crate) struct EventBatchBuilder {
+    schema: SchemaRef,
+    rows: usize,
+    event_time: Option<TimestampMicrosecondBuilder>,
+    event_date: Option<Date32Builder>,
+    user_id: Option<Int64Builder>,
+    action: Option<StringBuilder>,
+    object_id: Option<Int64Builder>,
+    ip: Option<StringBuilder>,
+    client: Option<StringBuilder>,
+    visitor_id: Option<StringBuilder>,
+    channel: Option<StringBuilder>,
+    request: Option<StringBuilder>,
+    server: Option<StringBuilder>,
+    source_file: Option<StringBuilder>,
+}
+
+impl EventBatchBuilder {
+    pub(crate) fn new(columns: ColumnSet) -> Self {
+        let want = |c| columns.contains(c);
+        let strings = |c| want(c).then(StringBuilder::new);
+        Self {
+            schema: columns.schema(),
+            rows: 0,
+            event_time: want(EventColumn::EventTime)
+                .then(|| TimestampMicrosecondBuilder::new().with_timezone("UTC")),
+            event_date: want(EventColumn::EventDate).then(Date32Builder::new),
+            user_id: want(EventColumn::UserId).then(Int64Builder::new),
+            action: strings(EventColumn::Action),
+            object_id: want(EventColumn::ObjectId).then(Int64Builder::new),
+            ip: strings(EventColumn::Ip),
+            client: strings(EventColumn::Client),
+            visitor_id: strings(EventColumn::VisitorId),
+            channel: strings(EventColumn::Channel),
+            request: strings(EventColumn::Request),
+            server: strings(EventColumn::Server),
+            source_file: strings(EventColumn::SourceFile),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub(crate) fn append(&mut self, event: &Event<'_>, server: &str, source_file: &str) {
+        self.rows += 1;
+        if let Some(b) = &mut self.event_time {
+            b.append_value(event.event_time);
+        }
+        if let Some(b) = &mut self.event_date {
+            b.append_value(event.event_date);
+        }
+        if let Some(b) = &mut self.user_id {
+            b.append_option(event.user_id);
+        }
+        if let Some(b) = &mut self.action {
+            b.append_value(event.action);
+        }
+        if let Some(b) = &mut self.object_id {
+            b.append_option(event.object_id);
+        }
+        if let Some(b) = &mut self.ip {
+            b.append_option(event.ip);
+        }
+        if let Some(b) = &mut self.client {
+            b.append_value(event.client.name());
+        }
+        if let Some(b) = &mut self.visitor_id {
+            b.append_option(event.visitor_id);
+        }
+        if let Some(b) = &mut self.channel {
+            b.append_option(event.channel.map(|c| c.name()));
+        }
+        if let Some(b) = &mut self.request {
+            b.append_value(event.request);
+        }
+        if let Some(b) = &mut self.server {
+            b.append_value(server);
+        }
+        if let Some(b) = &mut self.source_file {
+            b.append_value(source_file);
+        }
+    }
+
+    /// Takes the rows appended so far as a batch and starts over.
+    pub(crate) fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
+        macro_rules! take {
+            ($($field:ident),*) => {$(
+                if let Some(b) = &mut self.$field {
+                    columns.push(Arc::new(b.finish()));
+                }
+            )*};
+        }
+        take!(
+            event_time,
+            event_date,
+            user_id,
+            action,
+            object_id,
+            ip,
+            client,
+            visitor_id,
+            channel,
+            request,
+            server,
+            source_file
+        );
+        // An empty projection (`SELECT count(*)`) still has to say how many rows there are.
+        let options = RecordBatchOptions::new().with_row_count(Some(self.rows));
+        self.rows = 0;
+        RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)
+    }
+}

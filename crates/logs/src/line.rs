@@ -1,0 +1,349 @@
+//! One api-v1 line to a borrowed event, or the reason it is not one.
+//!
+//! Hand-written rather than a regex or CSV crate: the grammar is fixed, every
+//! field needs its own validation, and the hot path must not allocate.
+
+use crate::reason::RejectReason;
+use crate::vocab::{Action, Channel, Client};
+
+/// The longest REQUEST the grammar allows, in bytes.
+pub const MAX_REQUEST_BYTES: usize = 4096;
+
+const MICROS_PER_SECOND: i64 = 1_000_000;
+const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
+
+/// A valid line, borrowing from the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event<'a> {
+    /// Microseconds since the Unix epoch, UTC.
+    pub event_time: i64,
+    /// Days since the Unix epoch (the UTC date of `event_time`).
+    pub event_date: i32,
+    pub user_id: Option<i64>,
+    pub action: &'a str,
+    pub object_id: Option<i64>,
+    /// The client address as written, or `None` when it is not a valid address.
+    pub ip: Option<&'a str>,
+    pub client: Client,
+    pub visitor_id: Option<&'a str>,
+    pub channel: Option<Channel>,
+    pub request: &'a str,
+}
+
+/// Remembers the last date seen: consecutive lines nearly always share it.
+#[derive(Debug, Default, Clone)]
+pub struct LineParser {
+    last_date: Option<([u8; 10], i32)>,
+}
+
+impl LineParser {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parses one line without its `\n` (a trailing `\r` is tolerated).
+    pub fn parse<'a>(&mut self, line: &'a [u8]) -> Result<Event<'a>, RejectReason> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if !is_printable_ascii(line) {
+            classify_non_ascii(line)?;
+        }
+        // Past this point the line is valid UTF-8, so every field slice is too.
+        let mut fields = [&line[..0]; 7];
+        let mut count = 0;
+        let mut start = 0;
+        for space in memchr::memchr_iter(b' ', line) {
+            if count == 6 {
+                return Err(RejectReason::FieldCount);
+            }
+            fields[count] = &line[start..space];
+            count += 1;
+            start = space + 1;
+        }
+        if count != 6 {
+            return Err(RejectReason::FieldCount);
+        }
+        fields[6] = &line[start..];
+        let [date, time, user, action, object, ip, request] = fields;
+
+        let event_date = self.parse_date(date)?;
+        let time_of_day = parse_time(time).ok_or(RejectReason::BadTime)?;
+        let user_id = parse_id(user).ok_or(RejectReason::BadUserId)?;
+        if action.is_empty()
+            || action.len() > 32
+            || !action.iter().all(|&b| b.is_ascii_lowercase() || b == b'_')
+        {
+            return Err(RejectReason::BadAction);
+        }
+        let action = as_str(action);
+        if user_id.is_none() && Action::from_name(action).is_some_and(Action::needs_user) {
+            return Err(RejectReason::MissingUser);
+        }
+        let object_id = parse_id(object).ok_or(RejectReason::BadObjectId)?;
+        if request.len() > MAX_REQUEST_BYTES {
+            return Err(RejectReason::RequestTooLong);
+        }
+        if request.first() != Some(&b'/') || !is_printable_ascii(request) {
+            return Err(RejectReason::BadRequest);
+        }
+        let params = QueryParams::of(request);
+        Ok(Event {
+            event_time: i64::from(event_date) * MICROS_PER_DAY + time_of_day,
+            event_date,
+            user_id,
+            action,
+            object_id,
+            ip: is_ip_address(ip).then(|| as_str(ip)),
+            client: params.client,
+            visitor_id: params.visitor_id,
+            channel: params.channel,
+            request: as_str(request),
+        })
+    }
+
+    fn parse_date(&mut self, date: &[u8]) -> Result<i32, RejectReason> {
+        let bytes: [u8; 10] = date.try_into().map_err(|_| RejectReason::BadDate)?;
+        if let Some((last, days)) = self.last_date
+            && last == bytes
+        {
+            return Ok(days);
+        }
+        let days = parse_date(&bytes)?;
+        self.last_date = Some((bytes, days));
+        Ok(days)
+    }
+}
+
+/// The field slices of a valid line are ASCII; this is the cheap, checked way back to `&str`.
+fn as_str(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
+}
+
+/// No short-circuit, so the loop vectorises: a whole line costs a few instructions per 16 bytes.
+fn is_printable_ascii(bytes: &[u8]) -> bool {
+    let mut outside = 0u8;
+    for &b in bytes {
+        outside |= u8::from(b.wrapping_sub(0x20) >= 0x5f);
+    }
+    outside == 0
+}
+
+/// A line with bytes outside printable ASCII: binary garbage, invalid UTF-8, or
+/// valid UTF-8 that the field checks will reject (a non-ASCII dash in the date).
+fn classify_non_ascii(line: &[u8]) -> Result<(), RejectReason> {
+    if line.iter().any(|&b| b < 0x20 || b == 0x7f) {
+        return Err(RejectReason::Binary);
+    }
+    if std::str::from_utf8(line).is_err() {
+        return Err(RejectReason::InvalidUtf8);
+    }
+    Ok(())
+}
+
+fn digit(b: u8) -> Option<u32> {
+    let d = b.wrapping_sub(b'0');
+    (d < 10).then_some(u32::from(d))
+}
+
+fn two_digits(bytes: &[u8]) -> Option<u32> {
+    Some(digit(bytes[0])? * 10 + digit(bytes[1])?)
+}
+
+fn parse_date(b: &[u8; 10]) -> Result<i32, RejectReason> {
+    if b[4] != b'-' || b[7] != b'-' {
+        return Err(RejectReason::BadDate);
+    }
+    let year = two_digits(&b[0..2])
+        .zip(two_digits(&b[2..4]))
+        .map(|(hi, lo)| hi * 100 + lo)
+        .ok_or(RejectReason::BadDate)?;
+    let month = two_digits(&b[5..7]).ok_or(RejectReason::BadDate)?;
+    let day = two_digits(&b[8..10]).ok_or(RejectReason::BadDate)?;
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return Err(RejectReason::ImpossibleDate);
+    }
+    Ok(days_from_civil(year as i32, month, day))
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400) as u32;
+    let month_from_march = (month + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era as i32 - 719_468
+}
+
+/// `HH:MM:SS` with an optional `.` and 1 to 6 fraction digits, to microseconds of the day.
+fn parse_time(t: &[u8]) -> Option<i64> {
+    if t.len() < 8 || t[2] != b':' || t[5] != b':' {
+        return None;
+    }
+    let (hours, minutes, seconds) = (
+        two_digits(&t[0..2])?,
+        two_digits(&t[3..5])?,
+        two_digits(&t[6..8])?,
+    );
+    if hours > 23 || minutes > 59 || seconds > 59 {
+        return None;
+    }
+    let mut micros = 0i64;
+    match &t[8..] {
+        [] => {}
+        [b'.', fraction @ ..] if (1..=6).contains(&fraction.len()) => {
+            for &b in fraction {
+                micros = micros * 10 + i64::from(digit(b)?);
+            }
+            micros *= 10i64.pow(6 - fraction.len() as u32);
+        }
+        _ => return None,
+    }
+    let seconds_of_day = i64::from(hours * 3600 + minutes * 60 + seconds);
+    Some(seconds_of_day * MICROS_PER_SECOND + micros)
+}
+
+/// `-` is `Some(None)`; a decimal in 1..2^63-1 is `Some(Some(id))`; anything else `None`.
+fn parse_id(field: &[u8]) -> Option<Option<i64>> {
+    if field == b"-" {
+        return Some(None);
+    }
+    if field.is_empty() || field.len() > 19 {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for &b in field {
+        value = value * 10 + u64::from(digit(b)?);
+    }
+    let value = i64::try_from(value).ok()?;
+    (value >= 1).then_some(Some(value))
+}
+
+fn is_ip_address(field: &[u8]) -> bool {
+    if field.contains(&b':') {
+        return as_str(field).parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    is_ipv4(field)
+}
+
+/// Dotted quad, each octet 0..=255 without leading zeros (as `std::net::Ipv4Addr` reads it).
+fn is_ipv4(field: &[u8]) -> bool {
+    let mut octets = 0;
+    for part in field.split(|&b| b == b'.') {
+        octets += 1;
+        let valid = match part {
+            [d] => digit(*d).is_some(),
+            [b'0', ..] => false,
+            [_, _] | [_, _, _] => part
+                .iter()
+                .try_fold(0u32, |acc, &b| Some(acc * 10 + digit(b)?))
+                .is_some_and(|v| v <= 255),
+            _ => false,
+        };
+        if !valid || octets > 4 {
+            return false;
+        }
+    }
+    octets == 4
+}
+
+/// The query parameters of REQUEST that carry meaning; first occurrence wins.
+#[derive(Debug, Default)]
+struct QueryParams<'a> {
+    client: Client,
+    visitor_id: Option<&'a str>,
+    channel: Option<Channel>,
+}
+
+impl<'a> QueryParams<'a> {
+    fn of(request: &'a [u8]) -> Self {
+        let mut params = Self::default();
+        let Some(question) = memchr::memchr(b'?', request) else {
+            return params;
+        };
+        let (mut seen_client, mut seen_vid, mut seen_ref) = (false, false, false);
+        for pair in request[question + 1..].split(|&b| b == b'&') {
+            let (key, value) = match memchr::memchr(b'=', pair) {
+                Some(eq) => (&pair[..eq], &pair[eq + 1..]),
+                None => (pair, &pair[..0]),
+            };
+            match key {
+                b"client" if !seen_client => {
+                    seen_client = true;
+                    params.client = Client::from_param(value);
+                }
+                b"vid" if !seen_vid => {
+                    seen_vid = true;
+                    params.visitor_id = is_visitor_id(value).then(|| as_str(value));
+                }
+                b"ref" if !seen_ref => {
+                    seen_ref = true;
+                    params.channel = Channel::from_param(value);
+                }
+                _ => {}
+            }
+        }
+        params
+    }
+}
+
+fn is_visitor_id(value: &[u8]) -> bool {
+    (16..=32).contains(&value.len())
+        && value
+            .iter()
+            .all(|&b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_from_civil_matches_known_dates() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2015, 2, 10), 16_476);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(1969, 12, 31), -1);
+    }
+
+    #[test]
+    fn fraction_digits_scale_to_microseconds() {
+        assert_eq!(parse_time(b"00:00:00.32444"), Some(324_440));
+        assert_eq!(parse_time(b"00:00:01.5"), Some(1_500_000));
+        assert_eq!(parse_time(b"23:59:59.999999"), Some(86_399_999_999));
+        assert_eq!(parse_time(b"00:00:00."), None);
+        assert_eq!(parse_time(b"00:00:00.1234567"), None);
+    }
+
+    #[test]
+    fn ipv4_agrees_with_std_on_edge_cases() {
+        for text in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "1.2.3",
+            "1.2.3.4.5",
+            "01.2.3.4",
+            "256.1.1.1",
+            "1..2.3",
+            "",
+            "a.b.c.d",
+        ] {
+            assert_eq!(
+                is_ipv4(text.as_bytes()),
+                text.parse::<std::net::Ipv4Addr>().is_ok(),
+                "{text}"
+            );
+        }
+    }
+}

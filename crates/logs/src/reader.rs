@@ -1,0 +1,286 @@
+//! Streams one archive file to event batches and quarantined lines in bounded memory.
+//!
+//! Every line ends up in exactly one place: an event, or a [`RejectedLine`].
+//! `lines == events + rejected_lines` holds for every file, corrupt or not.
+
+use std::fs::File;
+use std::io::{BufReader, ErrorKind, Read};
+
+use arrow::record_batch::RecordBatch;
+use flate2::read::MultiGzDecoder;
+
+use crate::archive::ArchiveFile;
+use crate::batch::EventBatchBuilder;
+use crate::error::LogsError;
+use crate::line::{LineParser, MAX_REQUEST_BYTES};
+use crate::reason::RejectReason;
+use crate::schema::ColumnSet;
+
+/// No valid line comes near this; a longer one is quarantined as `line_too_long`
+/// (its first bytes kept) without buffering the rest.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+/// How much of a rejected line the quarantine keeps.
+pub const MAX_RAW_LINE_BYTES: usize = MAX_REQUEST_BYTES;
+const READ_BUFFER_BYTES: usize = 1 << 20;
+/// Flush rejected lines at this count, so a file of garbage stays in bounded memory.
+const MAX_PENDING_REJECTS: usize = 4096;
+
+/// A line that is not an event, as the quarantine stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedLine {
+    /// 1-based line number in the decompressed file.
+    pub line_number: u64,
+    pub reason: RejectReason,
+    /// The line's bytes, lossily decoded, at most [`MAX_RAW_LINE_BYTES`] of them.
+    pub raw_line: String,
+}
+
+impl RejectedLine {
+    fn new(line_number: u64, reason: RejectReason, raw: &[u8]) -> Self {
+        let raw = &raw[..raw.len().min(MAX_RAW_LINE_BYTES)];
+        let mut raw_line = String::from_utf8_lossy(raw).into_owned();
+        // Lossy decoding can grow the text (U+FFFD is 3 bytes); keep the stored size bounded.
+        if raw_line.len() > MAX_RAW_LINE_BYTES {
+            let mut end = MAX_RAW_LINE_BYTES;
+            while !raw_line.is_char_boundary(end) {
+                end -= 1;
+            }
+            raw_line.truncate(end);
+        }
+        Self {
+            line_number,
+            reason,
+            raw_line,
+        }
+    }
+}
+
+/// What reading one file found: `etl_log_files` less the load time.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FileStats {
+    pub source_file: String,
+    pub server: String,
+    pub file_hour: Option<i64>,
+    /// Size on disk.
+    pub bytes: u64,
+    /// Size after decompression: what the parser read.
+    pub decompressed_bytes: u64,
+    pub lines: u64,
+    pub events: u64,
+    pub rejected_lines: u64,
+    pub ip_warnings: u64,
+    /// The decompression or read error that ended the file early, if any.
+    pub corrupt: Option<String>,
+    pub min_event_time: Option<i64>,
+    pub max_event_time: Option<i64>,
+}
+
+/// A slice of a file's output: events and the rejected lines found alongside them.
+#[derive(Debug)]
+pub struct Chunk {
+    pub events: RecordBatch,
+    pub rejected: Vec<RejectedLine>,
+}
+
+/// Reads one archive file; call [`FileReader::next_chunk`] until it returns `None`.
+pub struct FileReader {
+    input: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    pos: usize,
+    filled: usize,
+    at_end: bool,
+    /// Set after quarantining an over-long line, until its end is found.
+    skipping_overlong: bool,
+    parser: LineParser,
+    builder: EventBatchBuilder,
+    rejected: Vec<RejectedLine>,
+    batch_rows: usize,
+    stats: FileStats,
+}
+
+impl std::fmt::Debug for FileReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileReader")
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FileReader {
+    /// Opens an archive file, decompressing it when its name ends in `.gz`.
+    pub fn open(
+        file: &ArchiveFile,
+        columns: ColumnSet,
+        batch_rows: usize,
+    ) -> Result<Self, LogsError> {
+        let handle = File::open(&file.path).map_err(|source| LogsError::Open {
+            path: file.path.clone(),
+            source,
+        })?;
+        let input: Box<dyn Read + Send> = if file.gzip {
+            Box::new(MultiGzDecoder::new(BufReader::with_capacity(
+                256 * 1024,
+                handle,
+            )))
+        } else {
+            Box::new(handle)
+        };
+        Ok(Self::from_reader(file, input, columns, batch_rows))
+    }
+
+    /// Reads already-decompressed lines from any reader (tests, benchmarks, stdin).
+    pub fn from_reader(
+        file: &ArchiveFile,
+        input: Box<dyn Read + Send>,
+        columns: ColumnSet,
+        batch_rows: usize,
+    ) -> Self {
+        Self {
+            input,
+            buf: vec![0; READ_BUFFER_BYTES + MAX_LINE_BYTES],
+            pos: 0,
+            filled: 0,
+            at_end: false,
+            skipping_overlong: false,
+            parser: LineParser::new(),
+            builder: EventBatchBuilder::new(columns),
+            rejected: Vec::new(),
+            batch_rows: batch_rows.max(1),
+            stats: FileStats {
+                source_file: file.source_file.clone(),
+                server: file.server.clone(),
+                file_hour: file.file_hour,
+                bytes: file.bytes,
+                ..FileStats::default()
+            },
+        }
+    }
+
+    pub fn stats(&self) -> &FileStats {
+        &self.stats
+    }
+
+    /// The next batch of events with the lines rejected meanwhile; `None` once the file is done.
+    pub fn next_chunk(&mut self) -> Option<Result<Chunk, LogsError>> {
+        loop {
+            self.parse_complete_lines();
+            if self.builder.len() >= self.batch_rows || self.rejected.len() >= MAX_PENDING_REJECTS {
+                return Some(self.take_chunk());
+            }
+            if self.at_end {
+                if self.builder.len() > 0 || !self.rejected.is_empty() {
+                    return Some(self.take_chunk());
+                }
+                return None;
+            }
+            self.refill();
+        }
+    }
+
+    fn take_chunk(&mut self) -> Result<Chunk, LogsError> {
+        let events = self.builder.finish().map_err(|source| LogsError::Batch {
+            source_file: self.stats.source_file.clone(),
+            source,
+        })?;
+        Ok(Chunk {
+            events,
+            rejected: std::mem::take(&mut self.rejected),
+        })
+    }
+
+    /// Parses every `\n`-terminated line in the buffer, stopping early once a batch is full.
+    fn parse_complete_lines(&mut self) {
+        let Self {
+            buf,
+            pos,
+            filled,
+            parser,
+            builder,
+            rejected,
+            stats,
+            skipping_overlong,
+            ..
+        } = self;
+        while builder.len() < self.batch_rows && rejected.len() < MAX_PENDING_REJECTS {
+            let Some(newline) = memchr::memchr(b'\n', &buf[*pos..*filled]) else {
+                break;
+            };
+            let line = &buf[*pos..*pos + newline];
+            *pos += newline + 1;
+            if std::mem::take(skipping_overlong) {
+                continue; // the tail of a line already quarantined as too long
+            }
+            stats.lines += 1;
+            let parsed = if line.len() > MAX_LINE_BYTES {
+                Err(RejectReason::LineTooLong)
+            } else {
+                parser.parse(line)
+            };
+            match parsed {
+                Ok(event) => {
+                    stats.events += 1;
+                    stats.ip_warnings += u64::from(event.ip.is_none());
+                    stats.min_event_time = Some(
+                        stats
+                            .min_event_time
+                            .map_or(event.event_time, |t| t.min(event.event_time)),
+                    );
+                    stats.max_event_time = Some(
+                        stats
+                            .max_event_time
+                            .map_or(event.event_time, |t| t.max(event.event_time)),
+                    );
+                    builder.append(&event, &stats.server, &stats.source_file);
+                }
+                Err(reason) => {
+                    stats.rejected_lines += 1;
+                    rejected.push(RejectedLine::new(stats.lines, reason, line));
+                }
+            }
+        }
+    }
+
+    /// Moves the unfinished line to the front and reads more; at the end, settles the last line.
+    fn refill(&mut self) {
+        let pending = self.filled - self.pos;
+        if self.skipping_overlong {
+            self.pos = self.filled;
+        } else if pending > MAX_LINE_BYTES {
+            self.reject_pending(RejectReason::LineTooLong);
+            self.skipping_overlong = true;
+        }
+        self.buf.copy_within(self.pos..self.filled, 0);
+        self.filled -= self.pos;
+        self.pos = 0;
+        loop {
+            match self.input.read(&mut self.buf[self.filled..]) {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.filled += n;
+                    self.stats.decompressed_bytes += n as u64;
+                    return;
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.stats.corrupt = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        self.at_end = true;
+        if self.filled > 0 && !self.skipping_overlong {
+            self.reject_pending(RejectReason::TruncatedLine);
+        }
+    }
+
+    fn reject_pending(&mut self, reason: RejectReason) {
+        self.stats.lines += 1;
+        self.stats.rejected_lines += 1;
+        self.rejected.push(RejectedLine::new(
+            self.stats.lines,
+            reason,
+            &self.buf[self.pos..self.filled],
+        ));
+        self.pos = self.filled;
+    }
+}
