@@ -1,1 +1,61 @@
-fn main() {}
+//! `darkroom`: commands only. Each command parses its arguments, calls the
+//! library crates, and prints; errors become one line and a hint on stderr.
+
+mod commands;
+mod output;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "darkroom",
+    version,
+    about = "Raw logs and a production database, developed into numbers people trust"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write a new project in DIR from the photo-site template.
+    Init(commands::init::Args),
+    /// The synthetic photo site.
+    #[command(subcommand)]
+    Sim(commands::sim::SimCommand),
+    /// A read-only query on the warehouse and the raw log archives (table `logs`).
+    Sql(commands::sql::Args),
+    /// Generate a photo site in a fresh folder and query it.
+    Demo(commands::demo::Args),
+}
+
+/// Progress and results for the person at the terminal.
+#[allow(clippy::print_stdout)]
+pub(crate) fn say(text: &str) {
+    println!("{text}");
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DARKROOM_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Init(args) => commands::init::run(&args),
+        Command::Sim(command) => commands::sim::run(command),
+        Command::Sql(args) => commands::sql::run(&args),
+        Command::Demo(args) => commands::demo::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => report::report(&error),
+    }
+}

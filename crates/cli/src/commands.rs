@@ -1,0 +1,14 @@
+pub mod demo;
+pub mod init;
+pub mod sim;
+pub mod sql;
+
+use std::path::PathBuf;
+
+use darkroom_pipeline::Project;
+
+/// `--project DIR`, defaulting to the current folder.
+pub fn load_project(dir: Option<&PathBuf>) -> anyhow::Result<Project> {
+    let dir = dir.cloned().unwrap_or_else(|| PathBuf::from("."));
+    Ok(Project::load(&dir)?)
+}

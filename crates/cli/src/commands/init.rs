@@ -1,0 +1,50 @@
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use darkroom_pipeline::PROJECT_FILE;
+
+use crate::report::UsageError;
+
+/// The photo-site template, built into the binary so `init` works anywhere.
+const TEMPLATE: &[(&str, &str)] = &[(
+    PROJECT_FILE,
+    include_str!("../../../../templates/photosite/darkroom.toml"),
+)];
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The folder to create (it may exist if it is empty).
+    dir: PathBuf,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    write_project(&args.dir)?;
+    crate::say(&format!("wrote a new project in {}", args.dir.display()));
+    Ok(())
+}
+
+pub fn write_project(dir: &Path) -> anyhow::Result<()> {
+    if dir.join(PROJECT_FILE).exists() {
+        return Err(UsageError {
+            message: format!("{} is already a darkroom project", dir.display()),
+            hint: "pick another folder, or use the project that is there",
+        }
+        .into());
+    }
+    if dir.is_dir() && std::fs::read_dir(dir)?.next().is_some() {
+        return Err(UsageError {
+            message: format!("{} is not empty", dir.display()),
+            hint: "init writes into a new or empty folder so it overwrites nothing",
+        }
+        .into());
+    }
+    for (name, text) in TEMPLATE {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}

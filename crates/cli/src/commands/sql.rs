@@ -1,0 +1,45 @@
+use std::path::PathBuf;
+use std::time::Duration;
+
+use darkroom_warehouse::{QueryLimits, QuerySession};
+
+use crate::output::{Format, write_batches};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The project folder (default: the current folder).
+    #[arg(long)]
+    project: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// One read-only statement: SELECT, WITH, EXPLAIN, SHOW.
+    query: String,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    let project = super::load_project(args.project.as_ref())?;
+    let limits = QueryLimits {
+        memory_limit_mb: project.config.query.memory_limit_mb,
+        timeout: Duration::from_secs(project.config.query.timeout_seconds),
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    let batches = runtime.block_on(async {
+        let session = QuerySession::new(limits)?;
+        if let Some(root) = project.logs_root() {
+            session.register_log_archives("logs", &root)?;
+        }
+        session.query(&args.query).await
+    })?;
+    let stdout = std::io::stdout();
+    write_batches(&mut stdout.lock(), &batches, args.format)
+}
+
+impl Args {
+    pub fn new(project: PathBuf, query: &str) -> Self {
+        Self {
+            project: Some(project),
+            format: Format::Table,
+            query: query.to_owned(),
+        }
+    }
+}

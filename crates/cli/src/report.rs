@@ -1,0 +1,61 @@
+//! Turns an error into what the user sees: `error: what and where`, then `hint: what to do`.
+
+use std::process::ExitCode;
+
+use darkroom_logs::LogsError;
+use darkroom_pipeline::ProjectError;
+use darkroom_sim::SimError;
+use darkroom_warehouse::WarehouseError;
+
+/// Exit code 1: the work failed. Exit code 2: bad usage or configuration.
+const WORK_FAILED: u8 = 1;
+const BAD_USAGE: u8 = 2;
+
+/// An error raised by the CLI itself, with its own hint.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct UsageError {
+    pub message: String,
+    pub hint: &'static str,
+}
+
+#[allow(clippy::print_stderr)]
+pub fn report(error: &anyhow::Error) -> ExitCode {
+    let (hint, code) = classify(error);
+    let message = error
+        .chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+        .replace('\n', " ");
+    eprintln!("error: {message}");
+    if !hint.is_empty() {
+        eprintln!("hint: {hint}");
+    }
+    ExitCode::from(code)
+}
+
+fn classify(error: &anyhow::Error) -> (&'static str, u8) {
+    for cause in error.chain() {
+        if let Some(e) = cause.downcast_ref::<UsageError>() {
+            return (e.hint, BAD_USAGE);
+        }
+        if let Some(e) = cause.downcast_ref::<ProjectError>() {
+            return (e.hint(), BAD_USAGE);
+        }
+        if let Some(e) = cause.downcast_ref::<LogsError>() {
+            return (e.hint(), BAD_USAGE);
+        }
+        if let Some(e) = cause.downcast_ref::<SimError>() {
+            return (e.hint(), if e.is_usage() { BAD_USAGE } else { WORK_FAILED });
+        }
+        if let Some(e) = cause.downcast_ref::<WarehouseError>() {
+            let code = match e {
+                WarehouseError::Logs(_) | WarehouseError::Register { .. } => BAD_USAGE,
+                _ => WORK_FAILED,
+            };
+            return (e.hint(), code);
+        }
+    }
+    ("", WORK_FAILED)
+}

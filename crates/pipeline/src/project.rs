@@ -1,0 +1,269 @@
+//! `darkroom.toml`: the keys of spec/cli.md, validated strictly so a typo is an error, not a default.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub const PROJECT_FILE: &str = "darkroom.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    #[error("{} is not a darkroom project: it has no {PROJECT_FILE}", dir.display())]
+    NotAProject { dir: PathBuf },
+
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{}{location}: {message}", path.display())]
+    Invalid {
+        path: PathBuf,
+        /// ` line L, column C` when the parser knows where.
+        location: String,
+        message: String,
+    },
+}
+
+impl ProjectError {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            Self::NotAProject { .. } => {
+                "run inside a project folder or pass --project DIR; `darkroom init DIR` writes a new project"
+            }
+            Self::Read { .. } => "check that the file exists and that this user may read it",
+            Self::Invalid { .. } => {
+                "fix that key in darkroom.toml; the keys are listed in the README under \"Project file\""
+            }
+        }
+    }
+}
+
+/// The log line formats darkroom reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum LogFormat {
+    #[serde(rename = "api-v1")]
+    ApiV1,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectConfig {
+    #[serde(default)]
+    pub warehouse: WarehouseSection,
+    #[serde(default)]
+    pub sources: SourcesSection,
+    #[serde(default)]
+    pub query: QuerySection,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarehouseSection {
+    pub path: String,
+}
+
+impl Default for WarehouseSection {
+    fn default() -> Self {
+        Self {
+            path: "warehouse".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourcesSection {
+    pub production: Option<ProductionSection>,
+    pub logs: Option<LogsSection>,
+    pub external: Option<ExternalSection>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductionSection {
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsSection {
+    pub path: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalSection {
+    pub google_analytics: Option<String>,
+    pub stripe: Option<String>,
+    pub paypal: Option<String>,
+    pub plan: Option<String>,
+}
+
+/// Bounds on user queries (`darkroom sql`, the web app, the Postgres endpoint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuerySection {
+    pub memory_limit_mb: u64,
+    pub timeout_seconds: u64,
+}
+
+impl Default for QuerySection {
+    fn default() -> Self {
+        Self {
+            memory_limit_mb: 4096,
+            timeout_seconds: 300,
+        }
+    }
+}
+
+/// A loaded project: its folder and validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub dir: PathBuf,
+    pub config: ProjectConfig,
+}
+
+impl Project {
+    /// Reads `DIR/darkroom.toml`.
+    pub fn load(dir: &Path) -> Result<Self, ProjectError> {
+        let path = dir.join(PROJECT_FILE);
+        if !path.is_file() {
+            return Err(ProjectError::NotAProject {
+                dir: dir.to_owned(),
+            });
+        }
+        let text = std::fs::read_to_string(&path).map_err(|source| ProjectError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let config = Self::parse(&text, &path)?;
+        if config.query.timeout_seconds == 0 {
+            return Err(ProjectError::Invalid {
+                path,
+                location: String::new(),
+                message: "[query] timeout_seconds must be at least 1".into(),
+            });
+        }
+        Ok(Self {
+            dir: dir.to_owned(),
+            config,
+        })
+    }
+
+    fn parse(text: &str, path: &Path) -> Result<ProjectConfig, ProjectError> {
+        toml::from_str(text).map_err(|e| {
+            let location = e.span().map_or_else(String::new, |span| {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!(" line {line}, column {column}")
+            });
+            ProjectError::Invalid {
+                path: path.to_owned(),
+                location,
+                message: e.message().split_whitespace().collect::<Vec<_>>().join(" "),
+            }
+        })
+    }
+
+    /// A path from the project file, relative to the project folder unless absolute.
+    pub fn resolve(&self, path: &str) -> PathBuf {
+        self.dir.join(path)
+    }
+
+    /// The log archive root, when the project reads logs.
+    pub fn logs_root(&self) -> Option<PathBuf> {
+        self.config
+            .sources
+            .logs
+            .as_ref()
+            .map(|logs| self.resolve(&logs.path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Project, ProjectError> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join(PROJECT_FILE), text).expect("write");
+        Project::load(dir.path())
+    }
+
+    const SPEC_EXAMPLE: &str = r#"
+[warehouse]
+path = "warehouse"                 # folder, or an object store URL
+
+[sources.production]
+url = "sqlite://production.db"     # or mysql://user:pass@host:port/db, postgres://...
+
+[sources.logs]
+path = "logs"                      # root of YYYY/MM/DD/HH/<server>.log.gz
+format = "api-v1"
+
+[sources.external]
+google_analytics = "external/ga_daily.csv"
+stripe = "external/stripe.csv"
+paypal = "external/paypal.csv"
+plan = "plan.csv"
+"#;
+
+    #[test]
+    fn the_spec_example_loads() {
+        let project = load(SPEC_EXAMPLE).expect("spec example");
+        assert_eq!(
+            project.config.sources.logs.as_ref().map(|l| l.format),
+            Some(LogFormat::ApiV1)
+        );
+        assert_eq!(project.logs_root(), Some(project.dir.join("logs")));
+        assert_eq!(project.config.query, QuerySection::default());
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let err = load("[warehouse]\npath = \"w\"\ncolour = \"red\"\n").expect_err("unknown key");
+        let text = err.to_string();
+        assert!(
+            text.contains("darkroom.toml line 3, column 1: unknown field `colour`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn unknown_log_format_is_refused() {
+        let err =
+            load("[sources.logs]\npath = \"logs\"\nformat = \"nginx\"\n").expect_err("format");
+        let text = err.to_string();
+        assert!(
+            text.contains("line 3") && text.contains("unknown variant `nginx`, expected `api-v1`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let err =
+            load("[query]\nmemory_limit_mb = \"lots\"\ntimeout_seconds = 5\n").expect_err("type");
+        assert!(
+            err.to_string()
+                .contains("line 2, column 19: invalid type: string \"lots\", expected u64"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_folder_without_a_project_file_says_so() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let err = Project::load(dir.path()).expect_err("no project");
+        assert!(
+            err.to_string()
+                .ends_with("is not a darkroom project: it has no darkroom.toml")
+        );
+        assert!(err.hint().contains("darkroom init"));
+    }
+}

@@ -1,0 +1,420 @@
+//! `sim advance`: replays the world to the last generated day, then generates
+//! and publishes the next days one at a time.
+//!
+//! A day is published whole or not at all: its files are written to a staging
+//! folder first, then moved into place, then the truth and the world file are
+//! replaced atomically. Regenerating a day yields the same bytes, so a crash
+//! between those steps heals on the next call.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::{MICROS_PER_DAY, MICROS_PER_HOUR, date, day_of_time, parse_date};
+use crate::error::SimError;
+use crate::faults::Fault;
+use crate::lines::{MALFORMED_KINDS, malform, write_line};
+use crate::random::{Random, Stream};
+use crate::truth::{MetricValue, UploadSessions, day_metrics};
+use crate::world::{SERVERS, SimEvent, World, WorldSpec};
+
+pub const WORLD_FILE: &str = "sim/world.toml";
+pub const TRUTH_METRICS_FILE: &str = "truth/daily_metrics.csv";
+const STAGING: &str = "sim/.staging";
+
+/// The arguments of `sim advance`; the world's shape only matters on the first call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdvanceOptions {
+    pub days: u32,
+    pub seed: u64,
+    pub users: u64,
+    pub start: String,
+    pub faults: Vec<Fault>,
+}
+
+impl Default for AdvanceOptions {
+    fn default() -> Self {
+        Self {
+            days: 1,
+            seed: 1,
+            users: 2000,
+            start: "2015-01-05".into(),
+            faults: Vec::new(),
+        }
+    }
+}
+
+/// What one call generated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdvanceReport {
+    pub first_day: String,
+    pub last_day: String,
+    pub files: u64,
+    pub lines: u64,
+    pub bytes_uncompressed: u64,
+    pub bytes_compressed: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorldFile {
+    seed: u64,
+    users: u64,
+    start: String,
+    /// Days generated so far.
+    days: u32,
+}
+
+/// Grows the world of the project in `project_dir` by `options.days` days, writing
+/// archives under `logs_root` and the truth under `project_dir/truth`.
+pub fn advance(
+    project_dir: &Path,
+    logs_root: &Path,
+    options: &AdvanceOptions,
+) -> Result<AdvanceReport, SimError> {
+    if options.days == 0 {
+        return Err(SimError::NotPositive { option: "days" });
+    }
+    let world_path = project_dir.join(WORLD_FILE);
+    let world_file = match std::fs::read_to_string(&world_path) {
+        Ok(text) => toml::from_str::<WorldFile>(&text).map_err(|e| SimError::BadWorldFile {
+            path: world_path.clone(),
+            message: e.message().to_owned(),
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if options.users == 0 {
+                return Err(SimError::NotPositive { option: "users" });
+            }
+            WorldFile {
+                seed: options.seed,
+                users: options.users,
+                start: options.start.clone(),
+                days: 0,
+            }
+        }
+        Err(source) => {
+            return Err(SimError::Write {
+                path: world_path,
+                source,
+            });
+        }
+    };
+    let start = parse_date(&world_file.start).ok_or_else(|| SimError::BadStart {
+        value: world_file.start.clone(),
+    })?;
+    let spec = WorldSpec {
+        seed: world_file.seed,
+        users: world_file.users,
+        start,
+    };
+    let first = start + i64::from(world_file.days);
+    let last = first + i64::from(options.days) - 1;
+    Fault::check_range(&options.faults, first, last)?;
+
+    let staging = project_dir.join(STAGING);
+    let _ = std::fs::remove_dir_all(&staging);
+    let mut report = AdvanceReport {
+        first_day: date(first).to_string(),
+        last_day: date(last).to_string(),
+        files: 0,
+        lines: 0,
+        bytes_uncompressed: 0,
+        bytes_compressed: 0,
+    };
+    let mut replay = Replay::new(spec);
+    let mut truth_rows = read_truth(project_dir)?;
+    for day in start..=last {
+        replay.complete_through(day + 1);
+        if day < first {
+            replay.forget_before(day);
+            continue;
+        }
+        let metrics = replay.metrics(day);
+        let files = replay.files_written_on(day, &options.faults);
+        let written = stage_files(
+            &staging,
+            &files,
+            &replay.world,
+            day,
+            &options.faults,
+            spec.seed,
+        )?;
+        publish(&staging, logs_root, &written)?;
+        for (metric, value) in metrics {
+            truth_rows.push(format!(
+                "{},{metric},{}",
+                date(day),
+                value.map(|v| v.to_string()).unwrap_or_default()
+            ));
+        }
+        write_atomically(
+            &project_dir.join(TRUTH_METRICS_FILE),
+            truth_file_text(&truth_rows).as_bytes(),
+        )?;
+        let done = WorldFile {
+            days: world_file.days + (day - first + 1) as u32,
+            ..world_file.clone()
+        };
+        let text = toml::to_string(&done).unwrap_or_default();
+        write_atomically(&world_path, text.as_bytes())?;
+        for file in &written {
+            report.files += 1;
+            report.lines += file.lines;
+            report.bytes_uncompressed += file.uncompressed;
+            report.bytes_compressed += file.compressed;
+        }
+        tracing::info!(day = %date(day), files = written.len(), "day generated");
+        replay.forget_before(day);
+    }
+    let _ = std::fs::remove_dir_all(&staging);
+    Ok(report)
+}
+
+/// The world, replayed day by day, with events kept by their own date until no longer needed.
+struct Replay {
+    world: World,
+    next_activity_day: i64,
+    by_date: BTreeMap<i64, Vec<SimEvent>>,
+    sessions: UploadSessions,
+    sessions_fed_through: i64,
+}
+
+impl Replay {
+    fn new(spec: WorldSpec) -> Self {
+        Self {
+            world: World::create(spec),
+            next_activity_day: spec.start,
+            by_date: BTreeMap::new(),
+            sessions: UploadSessions::default(),
+            sessions_fed_through: spec.start - 1,
+        }
+    }
+
+    /// Simulates until every event dated `day` or earlier exists. A sitting lasts less
+    /// than a day, so events dated d come from the activity of days d-1 and d only.
+    fn complete_through(&mut self, day: i64) {
+        while self.next_activity_day <= day {
+            for event in self.world.simulate_day(self.next_activity_day) {
+                self.by_date
+                    .entry(day_of_time(event.time))
+                    .or_default()
+                    .push(event);
+            }
+            self.next_activity_day += 1;
+        }
+        while self.sessions_fed_through < day {
+            self.sessions_fed_through += 1;
+            let events = self
+                .by_date
+                .get(&self.sessions_fed_through)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            self.sessions.add_day(events);
+        }
+    }
+
+    fn metrics(&self, day: i64) -> Vec<MetricValue> {
+        let events = self
+            .by_date
+            .get(&day)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        day_metrics(&self.world, day, events, &self.sessions)
+    }
+
+    /// The events whose lines servers wrote during `day`, by file (hour start, server).
+    fn files_written_on(&self, day: i64, faults: &[Fault]) -> BTreeMap<(i64, u8), Vec<SimEvent>> {
+        // Every server rotates and archives a file every hour, empty when it was idle.
+        let mut files: BTreeMap<(i64, u8), Vec<SimEvent>> = (0..24)
+            .flat_map(|h| {
+                (0..SERVERS)
+                    .map(move |s| ((day * MICROS_PER_DAY + h * MICROS_PER_HOUR, s), Vec::new()))
+            })
+            .collect();
+        for events in self.by_date.range(day - 1..=day).map(|(_, e)| e) {
+            for event in events.iter().filter(|e| day_of_time(e.written) == day) {
+                let hour = event.written.div_euclid(MICROS_PER_HOUR) * MICROS_PER_HOUR;
+                files.entry((hour, event.server)).or_default().push(*event);
+            }
+        }
+        for ((hour, server), events) in &mut files {
+            events.sort_by_key(|e| e.written);
+            if faults
+                .iter()
+                .any(|f| matches!(f, Fault::LossyDay { day: d } if *d == day))
+            {
+                let mut rng = Random::new(
+                    self.world.spec.seed ^ (*hour as u64),
+                    i64::from(*server) + 100,
+                    Stream::Faults,
+                );
+                events.retain(|_| !rng.chance(0.1));
+            }
+        }
+        files.retain(|(hour, server), _| {
+            !faults.iter().any(|f| matches!(f, Fault::DeadServer { server: s, hour: h } if h == hour && *s == server_name(*server)))
+        });
+        files
+    }
+
+    fn forget_before(&mut self, day: i64) {
+        self.by_date = self.by_date.split_off(&(day - 1));
+        self.sessions.forget_before(day);
+    }
+}
+
+pub fn server_name(server: u8) -> String {
+    format!("api-{:02}", server + 1)
+}
+
+/// One file written to staging, and where it goes.
+#[derive(Debug)]
+struct StagedFile {
+    relative: PathBuf,
+    lines: u64,
+    uncompressed: u64,
+    compressed: u64,
+}
+
+fn stage_files(
+    staging: &Path,
+    files: &BTreeMap<(i64, u8), Vec<SimEvent>>,
+    world: &World,
+    day: i64,
+    faults: &[Fault],
+    seed: u64,
+) -> Result<Vec<StagedFile>, SimError> {
+    let bad_rate = faults.iter().find_map(|f| match f {
+        Fault::BadLines { rate } => Some(*rate),
+        _ => None,
+    });
+    let mut fault_rng = Random::new(seed, day, Stream::Faults);
+    let files: Vec<(&(i64, u8), &Vec<SimEvent>)> = files.iter().collect();
+    let duplicate = faults
+        .iter()
+        .any(|f| matches!(f, Fault::DuplicateUpload { day: d } if *d == day))
+        .then(|| fault_rng.below(files.len() as u64) as usize);
+    let corrupt = faults
+        .iter()
+        .any(|f| matches!(f, Fault::CorruptGzip { day: d } if *d == day))
+        .then(|| fault_rng.below(files.len() as u64) as usize);
+
+    let staged: Vec<Vec<StagedFile>> = files
+        .par_iter()
+        .enumerate()
+        .map(|(index, ((hour, server), events))| {
+            let mut text = String::with_capacity(events.len() * 140);
+            let mut bytes = Vec::with_capacity(events.len() * 140);
+            let mut rng = Random::new(seed ^ (*hour as u64), i64::from(*server), Stream::Faults);
+            for (n, event) in events.iter().enumerate() {
+                text.clear();
+                write_line(&mut text, event, &world.visitors[event.visitor as usize]);
+                match bad_rate {
+                    Some(rate) if rng.chance(rate) => {
+                        bytes.extend_from_slice(&malform(
+                            text.trim_end_matches('\n'),
+                            n % MALFORMED_KINDS,
+                        ));
+                        bytes.push(b'\n');
+                    }
+                    _ => bytes.extend_from_slice(text.as_bytes()),
+                }
+            }
+            let mut compressed = gzip(&bytes).map_err(|source| SimError::Write {
+                path: staging.to_owned(),
+                source,
+            })?;
+            if corrupt == Some(index) {
+                compressed.truncate(compressed.len() / 2);
+            }
+            let hour_dir = date(hour.div_euclid(MICROS_PER_DAY))
+                .format("%Y/%m/%d")
+                .to_string()
+                + &format!("/{:02}", hour.rem_euclid(MICROS_PER_DAY) / MICROS_PER_HOUR);
+            let name = server_name(*server);
+            let mut out = vec![StagedFile {
+                relative: PathBuf::from(&hour_dir).join(format!("{name}.log.gz")),
+                lines: events.len() as u64,
+                uncompressed: bytes.len() as u64,
+                compressed: compressed.len() as u64,
+            }];
+            if duplicate == Some(index) {
+                out.push(StagedFile {
+                    relative: PathBuf::from(&hour_dir).join(format!("{name}.retry.log.gz")),
+                    ..out[0]
+                });
+            }
+            for file in &out {
+                let path = staging.join(&file.relative);
+                write_new(&path, &compressed)?;
+            }
+            Ok(out)
+        })
+        .collect::<Result<_, SimError>>()?;
+    Ok(staged.into_iter().flatten().collect())
+}
+
+fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut encoder = GzEncoder::new(Vec::with_capacity(bytes.len() / 6), Compression::fast());
+    encoder.write_all(bytes)?;
+    encoder.finish()
+}
+
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), SimError> {
+    let fail = |source| SimError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(fail)?;
+    }
+    std::fs::write(path, bytes).map_err(fail)
+}
+
+fn publish(staging: &Path, logs_root: &Path, files: &[StagedFile]) -> Result<(), SimError> {
+    for file in files {
+        let target = logs_root.join(&file.relative);
+        let fail = |source| SimError::Write {
+            path: target.clone(),
+            source,
+        };
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(fail)?;
+        }
+        std::fs::rename(staging.join(&file.relative), &target).map_err(fail)?;
+    }
+    Ok(())
+}
+
+fn read_truth(project_dir: &Path) -> Result<Vec<String>, SimError> {
+    let path = project_dir.join(TRUTH_METRICS_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(text.lines().skip(1).map(str::to_owned).collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(source) => Err(SimError::Write { path, source }),
+    }
+}
+
+fn truth_file_text(rows: &[String]) -> String {
+    let mut text = String::from("date,metric,value\n");
+    for row in rows {
+        text.push_str(row);
+        text.push('\n');
+    }
+    text
+}
+
+/// Writes beside the target, then renames over it: readers see the old file or the new one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SimError> {
+    let temp = path.with_extension("tmp");
+    write_new(&temp, bytes)?;
+    std::fs::rename(&temp, path).map_err(|source| SimError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}

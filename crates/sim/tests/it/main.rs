@@ -1,0 +1,5 @@
+//! Integration tests of the simulator through its public API and its output files.
+
+mod faults;
+mod support;
+mod truth;

@@ -1,0 +1,54 @@
+//! The warehouse's errors: what went wrong with a query, and what to do about it.
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WarehouseError {
+    #[error("SQL error: {message}")]
+    Sql { message: String },
+
+    #[error(
+        "only read-only queries are allowed here, and this statement would change something ({message})"
+    )]
+    NotReadOnly { message: String },
+
+    #[error("query stopped after {} s, its time limit", limit.as_secs_f64())]
+    Timeout { limit: Duration },
+
+    #[error("query stopped at its memory limit of {limit_mb} MB: {message}")]
+    MemoryLimit { limit_mb: u64, message: String },
+
+    #[error("query failed while running: {message}")]
+    Execution { message: String },
+
+    #[error(transparent)]
+    Logs(#[from] darkroom_logs::LogsError),
+
+    #[error("cannot register table {table}: {message}")]
+    Register { table: String, message: String },
+}
+
+impl WarehouseError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            Self::Sql { .. } => {
+                "check the table and column names with `darkroom sql \"SHOW TABLES\"` and `SHOW COLUMNS FROM <table>`"
+            }
+            Self::NotReadOnly { .. } => {
+                "write a SELECT (or WITH ... SELECT, EXPLAIN, SHOW); tables change only through `darkroom run`"
+            }
+            Self::Timeout { .. } => {
+                "narrow the query (a WHERE on the date column) or raise [query] timeout_seconds in darkroom.toml"
+            }
+            Self::MemoryLimit { .. } => {
+                "aggregate more or select fewer columns, or raise [query] memory_limit_mb in darkroom.toml"
+            }
+            Self::Execution { .. } => {
+                "the message above names the cause; fix it and run the query again"
+            }
+            Self::Logs(e) => e.hint(),
+            Self::Register { .. } => "check the table's path in darkroom.toml",
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The one DataFusion session of a warehouse, and read-only queries on it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::record_batch::RecordBatch;
+use datafusion::error::DataFusionError;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
+
+use crate::error::WarehouseError;
+
+/// Bounds on one user query. Names carry their units, as in `darkroom.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryLimits {
+    pub memory_limit_mb: u64,
+    pub timeout: Duration,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        Self {
+            memory_limit_mb: 4096,
+            timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// A session whose every user query is read-only and bounded.
+#[derive(Clone)]
+pub struct QuerySession {
+    ctx: SessionContext,
+    limits: QueryLimits,
+}
+
+impl std::fmt::Debug for QuerySession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuerySession")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl QuerySession {
+    pub fn new(limits: QueryLimits) -> Result<Self, WarehouseError> {
+        let bytes = usize::try_from(limits.memory_limit_mb.saturating_mul(1024 * 1024))
+            .unwrap_or(usize::MAX);
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_limit(bytes, 1.0)
+            .build_arc()
+            .map_err(|e| WarehouseError::Execution {
+                message: e.to_string(),
+            })?;
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_default_catalog_and_schema("darkroom", "public");
+        Ok(Self {
+            ctx: SessionContext::new_with_config_rt(config, runtime),
+            limits,
+        })
+    }
+
+    /// The raw log archives below `root`, as the table `name`.
+    pub fn register_log_archives(
+        &self,
+        name: &str,
+        root: &std::path::Path,
+    ) -> Result<(), WarehouseError> {
+        let table = darkroom_logs::LogArchiveTable::try_new(root)?;
+        self.ctx
+            .register_table(name, Arc::new(table))
+            .map_err(|e| WarehouseError::Register {
+                table: name.to_owned(),
+                message: e.to_string(),
+            })?;
+        Ok(())
+    }
+
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Plans `sql`, refuses anything but reads, and runs it within the limits.
+    pub async fn query(&self, sql: &str) -> Result<Vec<RecordBatch>, WarehouseError> {
+        let plan = self
+            .ctx
+            .state()
+            .create_logical_plan(sql)
+            .await
+            .map_err(|e| WarehouseError::Sql {
+                message: root_message(e),
+            })?;
+        SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false)
+            .verify_plan(&plan)
+            .map_err(|e| WarehouseError::NotReadOnly {
+                message: root_message(e),
+            })?;
+        let frame = self
+            .ctx
+            .execute_logical_plan(plan)
+            .await
+            .map_err(|e| WarehouseError::Sql {
+                message: root_message(e),
+            })?;
+        match tokio::time::timeout(self.limits.timeout, frame.collect()).await {
+            Err(_) => Err(WarehouseError::Timeout {
+                limit: self.limits.timeout,
+            }),
+            Ok(Ok(batches)) => Ok(batches),
+            Ok(Err(e)) => Err(self.execution_error(e)),
+        }
+    }
+
+    fn execution_error(&self, error: DataFusionError) -> WarehouseError {
+        let message = root_message(error);
+        if message.contains("Resources exhausted") {
+            WarehouseError::MemoryLimit {
+                limit_mb: self.limits.memory_limit_mb,
+                message,
+            }
+        } else {
+            WarehouseError::Execution { message }
+        }
+    }
+}
+
+/// DataFusion nests context around errors; users need the innermost cause, on one line.
+fn root_message(error: DataFusionError) -> String {
+    let mut error = error;
+    loop {
+        error = match error {
+            DataFusionError::Context(_, inner) => *inner,
+            DataFusionError::Shared(shared) => match Arc::try_unwrap(shared) {
+                Ok(inner) => inner,
+                Err(shared) => return one_line(&shared.to_string()),
+            },
+            other => return one_line(&other.to_string()),
+        }
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

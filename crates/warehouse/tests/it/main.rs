@@ -1,0 +1,3 @@
+//! Integration tests of the warehouse session.
+
+mod read_only;
