@@ -1,1 +1,1 @@
-//! placeholder
+//! Audits against outside sources of truth, and anomaly detection. Not built yet.

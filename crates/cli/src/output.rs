@@ -12,18 +12,10 @@ pub enum Format {
     Json,
 }
 
-pub fn write_batches(
-    out: &mut impl Write,
-    batches: &[RecordBatch],
-    format: Format,
-) -> anyhow::Result<()> {
+pub fn write_batches(out: &mut impl Write, batches: &[RecordBatch], format: Format) -> anyhow::Result<()> {
     match format {
         Format::Table => {
-            writeln!(
-                out,
-                "{}",
-                arrow::util::pretty::pretty_format_batches(batches)?
-            )?;
+            writeln!(out, "{}", arrow::util::pretty::pretty_format_batches(batches)?)?;
         }
         Format::Csv => {
             let mut writer = arrow::csv::WriterBuilder::new()

@@ -52,12 +52,7 @@ fn hour_of(year: &str, month: &str, day: &str, hour: &str) -> Option<i64> {
             .then(|| s.parse::<u32>().ok())
             .flatten()
     };
-    let (year, month, day, hour) = (
-        number(year, 4)?,
-        number(month, 2)?,
-        number(day, 2)?,
-        number(hour, 2)?,
-    );
+    let (year, month, day, hour) = (number(year, 4)?, number(month, 2)?, number(day, 2)?, number(hour, 2)?);
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 {
         return None;
     }
@@ -73,14 +68,10 @@ pub fn is_archive_name(name: &str) -> bool {
 /// Every archive file below `root`, sorted by path.
 pub fn list_archives(root: &Path) -> Result<Vec<ArchiveFile>, LogsError> {
     if !root.exists() {
-        return Err(LogsError::MissingRoot {
-            path: root.to_owned(),
-        });
+        return Err(LogsError::MissingRoot { path: root.to_owned() });
     }
     if !root.is_dir() {
-        return Err(LogsError::RootNotAFolder {
-            path: root.to_owned(),
-        });
+        return Err(LogsError::RootNotAFolder { path: root.to_owned() });
     }
     let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(root).sort_by_file_name() {

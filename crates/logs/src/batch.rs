@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    ArrayRef, Date32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
-};
+use arrow::array::{ArrayRef, Date32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
 use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
@@ -37,8 +35,7 @@ impl EventBatchBuilder {
         Self {
             schema: columns.schema(),
             rows: 0,
-            event_time: want(EventColumn::EventTime)
-                .then(|| TimestampMicrosecondBuilder::new().with_timezone("UTC")),
+            event_time: want(EventColumn::EventTime).then(|| TimestampMicrosecondBuilder::new().with_timezone("UTC")),
             event_date: want(EventColumn::EventDate).then(Date32Builder::new),
             user_id: want(EventColumn::UserId).then(Int64Builder::new),
             action: strings(EventColumn::Action),

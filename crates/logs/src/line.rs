@@ -68,10 +68,7 @@ impl LineParser {
         let event_date = self.parse_date(date)?;
         let time_of_day = parse_time(time).ok_or(RejectReason::BadTime)?;
         let user_id = parse_id(user).ok_or(RejectReason::BadUserId)?;
-        if action.is_empty()
-            || action.len() > 32
-            || !action.iter().all(|&b| b.is_ascii_lowercase() || b == b'_')
-        {
+        if action.is_empty() || action.len() > 32 || !action.iter().all(|&b| b.is_ascii_lowercase() || b == b'_') {
             return Err(RejectReason::BadAction);
         }
         let action = as_str(action);
@@ -166,9 +163,7 @@ fn parse_date(b: &[u8; 10]) -> Result<i32, RejectReason> {
 
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
-        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
-            29
-        }
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => 29,
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
@@ -191,11 +186,7 @@ fn parse_time(t: &[u8]) -> Option<i64> {
     if t.len() < 8 || t[2] != b':' || t[5] != b':' {
         return None;
     }
-    let (hours, minutes, seconds) = (
-        two_digits(&t[0..2])?,
-        two_digits(&t[3..5])?,
-        two_digits(&t[6..8])?,
-    );
+    let (hours, minutes, seconds) = (two_digits(&t[0..2])?, two_digits(&t[3..5])?, two_digits(&t[6..8])?);
     if hours > 23 || minutes > 59 || seconds > 59 {
         return None;
     }
@@ -299,10 +290,7 @@ impl<'a> QueryParams<'a> {
 }
 
 fn is_visitor_id(value: &[u8]) -> bool {
-    (16..=32).contains(&value.len())
-        && value
-            .iter()
-            .all(|&b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    (16..=32).contains(&value.len()) && value.iter().all(|&b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]

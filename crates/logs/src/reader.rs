@@ -108,20 +108,13 @@ impl std::fmt::Debug for FileReader {
 
 impl FileReader {
     /// Opens an archive file, decompressing it when its name ends in `.gz`.
-    pub fn open(
-        file: &ArchiveFile,
-        columns: ColumnSet,
-        batch_rows: usize,
-    ) -> Result<Self, LogsError> {
+    pub fn open(file: &ArchiveFile, columns: ColumnSet, batch_rows: usize) -> Result<Self, LogsError> {
         let handle = File::open(&file.path).map_err(|source| LogsError::Open {
             path: file.path.clone(),
             source,
         })?;
         let input: Box<dyn Read + Send> = if file.gzip {
-            Box::new(MultiGzDecoder::new(BufReader::with_capacity(
-                256 * 1024,
-                handle,
-            )))
+            Box::new(MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, handle)))
         } else {
             Box::new(handle)
         };
@@ -129,12 +122,7 @@ impl FileReader {
     }
 
     /// Reads already-decompressed lines from any reader (tests, benchmarks, stdin).
-    pub fn from_reader(
-        file: &ArchiveFile,
-        input: Box<dyn Read + Send>,
-        columns: ColumnSet,
-        batch_rows: usize,
-    ) -> Self {
+    pub fn from_reader(file: &ArchiveFile, input: Box<dyn Read + Send>, columns: ColumnSet, batch_rows: usize) -> Self {
         Self {
             input,
             buf: vec![0; READ_BUFFER_BYTES + MAX_LINE_BYTES],

@@ -64,11 +64,8 @@ impl EventColumn {
     }
 }
 
-static EVENT_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    Arc::new(Schema::new(
-        EventColumn::ALL.map(EventColumn::field).to_vec(),
-    ))
-});
+static EVENT_SCHEMA: LazyLock<SchemaRef> =
+    LazyLock::new(|| Arc::new(Schema::new(EventColumn::ALL.map(EventColumn::field).to_vec())));
 
 /// The schema of every event batch when all columns are read.
 pub fn event_schema() -> SchemaRef {

@@ -21,9 +21,7 @@ use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPu
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
-use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
-};
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
 
 use crate::archive::{ArchiveFile, list_archives};
 use crate::reader::FileReader;
@@ -57,10 +55,7 @@ impl TableProvider for LogArchiveTable {
         TableType::Base
     }
 
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> Result<Vec<TableProviderFilterPushDown>> {
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
         Ok(filters
             .iter()
             .map(|f| {
@@ -122,14 +117,8 @@ impl DateBounds {
             return None;
         };
         let (op, day) = match (left.as_ref(), right.as_ref()) {
-            (Expr::Column(c), Expr::Literal(ScalarValue::Date32(Some(d)), _))
-                if c.name == "event_date" =>
-            {
-                (*op, *d)
-            }
-            (Expr::Literal(ScalarValue::Date32(Some(d)), _), Expr::Column(c))
-                if c.name == "event_date" =>
-            {
+            (Expr::Column(c), Expr::Literal(ScalarValue::Date32(Some(d)), _)) if c.name == "event_date" => (*op, *d),
+            (Expr::Literal(ScalarValue::Date32(Some(d)), _), Expr::Column(c)) if c.name == "event_date" => {
                 (op.swap()?, *d)
             }
             (l, r) if *op == Operator::And => {
@@ -168,11 +157,7 @@ impl DateBounds {
 fn spread_by_size(mut files: Vec<ArchiveFile>, partitions: usize) -> Vec<Vec<ArchiveFile>> {
     let count = partitions.clamp(1, files.len().max(1));
     let mut spread: Vec<(u64, Vec<ArchiveFile>)> = vec![(0, Vec::new()); count];
-    files.sort_by(|a, b| {
-        b.bytes
-            .cmp(&a.bytes)
-            .then_with(|| a.source_file.cmp(&b.source_file))
-    });
+    files.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.source_file.cmp(&b.source_file)));
     for file in files {
         if let Some(lightest) = spread.iter_mut().min_by_key(|(bytes, _)| *bytes) {
             lightest.0 += file.bytes;
@@ -239,24 +224,15 @@ impl ExecutionPlan for LogScanExec {
         Ok(TreeNodeRecursion::Continue)
     }
 
-    fn with_new_children(
-        self: Arc<Self>,
-        children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
+    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
         if children.is_empty() {
             Ok(self)
         } else {
-            Err(DataFusionError::Internal(
-                "LogScanExec has no children".into(),
-            ))
+            Err(DataFusionError::Internal("LogScanExec has no children".into()))
         }
     }
 
-    fn execute(
-        &self,
-        partition: usize,
-        _context: Arc<TaskContext>,
-    ) -> Result<SendableRecordBatchStream> {
+    fn execute(&self, partition: usize, _context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
         let files = self.partitions.get(partition).cloned().unwrap_or_default();
         let (columns, batch_rows) = (self.columns, self.batch_rows);
         // Two batches in flight per partition: parsing stays ahead without unbounded buffering.
@@ -315,10 +291,7 @@ mod tests {
             file_at("d.log", 2),
         ];
         let spread = spread_by_size(files, 2);
-        let sums: Vec<u64> = spread
-            .iter()
-            .map(|p| p.iter().map(|f| f.bytes).sum())
-            .collect();
+        let sums: Vec<u64> = spread.iter().map(|p| p.iter().map(|f| f.bytes).sum()).collect();
         assert_eq!(sums, vec![12, 12]);
         assert_eq!(spread_by_size(Vec::new(), 4).len(), 1);
     }

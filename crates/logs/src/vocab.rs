@@ -57,11 +57,7 @@ impl Action {
     pub fn is_engagement(self) -> bool {
         matches!(
             self,
-            Self::PhotoLike
-                | Self::PhotoFavourite
-                | Self::PhotoComment
-                | Self::Follow
-                | Self::PhotoUpload
+            Self::PhotoLike | Self::PhotoFavourite | Self::PhotoComment | Self::Follow | Self::PhotoUpload
         )
     }
 }

@@ -120,6 +120,15 @@ impl Default for QuerySection {
     }
 }
 
+/// `[sources.external]` with every path resolved against the project folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalPaths {
+    pub google_analytics: Option<PathBuf>,
+    pub stripe: Option<PathBuf>,
+    pub paypal: Option<PathBuf>,
+    pub plan: Option<PathBuf>,
+}
+
 /// A loaded project: its folder and validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Project {
@@ -132,9 +141,7 @@ impl Project {
     pub fn load(dir: &Path) -> Result<Self, ProjectError> {
         let path = dir.join(PROJECT_FILE);
         if !path.is_file() {
-            return Err(ProjectError::NotAProject {
-                dir: dir.to_owned(),
-            });
+            return Err(ProjectError::NotAProject { dir: dir.to_owned() });
         }
         let text = std::fs::read_to_string(&path).map_err(|source| ProjectError::Read {
             path: path.clone(),
@@ -175,13 +182,32 @@ impl Project {
         self.dir.join(path)
     }
 
+    /// The production database URL, a relative SQLite path resolved against the project folder.
+    pub fn production_url(&self) -> Option<String> {
+        let url = &self.config.sources.production.as_ref()?.url;
+        match url.strip_prefix("sqlite://") {
+            Some(path) if !path.starts_with('/') && !path.starts_with(':') => {
+                Some(format!("sqlite://{}", self.resolve(path).display()))
+            }
+            _ => Some(url.clone()),
+        }
+    }
+
+    /// The outside exports and the plan, resolved.
+    pub fn external(&self) -> ExternalPaths {
+        let external = self.config.sources.external.clone().unwrap_or_default();
+        let resolve = |p: Option<String>| p.map(|p| self.resolve(&p));
+        ExternalPaths {
+            google_analytics: resolve(external.google_analytics),
+            stripe: resolve(external.stripe),
+            paypal: resolve(external.paypal),
+            plan: resolve(external.plan),
+        }
+    }
+
     /// The log archive root, when the project reads logs.
     pub fn logs_root(&self) -> Option<PathBuf> {
-        self.config
-            .sources
-            .logs
-            .as_ref()
-            .map(|logs| self.resolve(&logs.path))
+        self.config.sources.logs.as_ref().map(|logs| self.resolve(&logs.path))
     }
 }
 
@@ -222,6 +248,11 @@ plan = "plan.csv"
         );
         assert_eq!(project.logs_root(), Some(project.dir.join("logs")));
         assert_eq!(project.config.query, QuerySection::default());
+        assert_eq!(
+            project.production_url(),
+            Some(format!("sqlite://{}", project.dir.join("production.db").display()))
+        );
+        assert_eq!(project.external().stripe, Some(project.dir.join("external/stripe.csv")));
     }
 
     #[test]
@@ -236,8 +267,7 @@ plan = "plan.csv"
 
     #[test]
     fn unknown_log_format_is_refused() {
-        let err =
-            load("[sources.logs]\npath = \"logs\"\nformat = \"nginx\"\n").expect_err("format");
+        let err = load("[sources.logs]\npath = \"logs\"\nformat = \"nginx\"\n").expect_err("format");
         let text = err.to_string();
         assert!(
             text.contains("line 3") && text.contains("unknown variant `nginx`, expected `api-v1`"),
@@ -247,8 +277,7 @@ plan = "plan.csv"
 
     #[test]
     fn wrong_type_is_named() {
-        let err =
-            load("[query]\nmemory_limit_mb = \"lots\"\ntimeout_seconds = 5\n").expect_err("type");
+        let err = load("[query]\nmemory_limit_mb = \"lots\"\ntimeout_seconds = 5\n").expect_err("type");
         assert!(
             err.to_string()
                 .contains("line 2, column 19: invalid type: string \"lots\", expected u64"),

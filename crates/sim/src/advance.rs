@@ -16,15 +16,20 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{MICROS_PER_DAY, MICROS_PER_HOUR, date, day_of_time, parse_date};
+use crate::commerce::Provider;
 use crate::error::SimError;
+use crate::exports::{GA_HEADER, PROVIDER_HEADER, ga_row, missing_charge, provider_rows};
 use crate::faults::Fault;
 use crate::lines::{MALFORMED_KINDS, malform, write_line};
+use crate::plan::Plan;
+use crate::production::Production;
 use crate::random::{Random, Stream};
-use crate::truth::{MetricValue, UploadSessions, day_metrics};
-use crate::world::{SERVERS, SimEvent, World, WorldSpec};
+use crate::truth::{MetricValue, Snapshots, UploadSessions, commerce_metrics, day_metrics};
+use crate::world::{Changes, SERVERS, SimEvent, World, WorldSpec};
 
 pub const WORLD_FILE: &str = "sim/world.toml";
 pub const TRUTH_METRICS_FILE: &str = "truth/daily_metrics.csv";
+const TRUTH_HEADER: &str = "date,metric,value";
 const STAGING: &str = "sim/.staging";
 
 /// The arguments of `sim advance`; the world's shape only matters on the first call.
@@ -70,13 +75,37 @@ struct WorldFile {
     days: u32,
 }
 
+/// Where a world's output goes. `None` leaves that output out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outputs {
+    /// The root of `YYYY/MM/DD/HH/<server>.log.gz`.
+    pub logs: PathBuf,
+    /// `sqlite://...`, `mysql://...` or `postgres://...`.
+    pub production_url: Option<String>,
+    pub google_analytics: Option<PathBuf>,
+    pub stripe: Option<PathBuf>,
+    pub paypal: Option<PathBuf>,
+    pub plan: Option<PathBuf>,
+}
+
+impl Outputs {
+    /// Logs only: what tests and benchmarks of the log path need.
+    pub fn logs_only(logs: PathBuf) -> Self {
+        Self {
+            logs,
+            production_url: None,
+            google_analytics: None,
+            stripe: None,
+            paypal: None,
+            plan: None,
+        }
+    }
+}
+
 /// Grows the world of the project in `project_dir` by `options.days` days, writing
-/// archives under `logs_root` and the truth under `project_dir/truth`.
-pub fn advance(
-    project_dir: &Path,
-    logs_root: &Path,
-    options: &AdvanceOptions,
-) -> Result<AdvanceReport, SimError> {
+/// what `outputs` names and the truth under `project_dir/truth`. Blocking: it runs
+/// its own small runtime for the database, so call it outside an async context.
+pub fn advance(project_dir: &Path, outputs: &Outputs, options: &AdvanceOptions) -> Result<AdvanceReport, SimError> {
     if options.days == 0 {
         return Err(SimError::NotPositive { option: "days" });
     }
@@ -115,6 +144,17 @@ pub fn advance(
     let first = start + i64::from(world_file.days);
     let last = first + i64::from(options.days) - 1;
     Fault::check_range(&options.faults, first, last)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| SimError::Write {
+            path: project_dir.to_owned(),
+            source,
+        })?;
+    let production = match &outputs.production_url {
+        Some(url) => Some(runtime.block_on(Production::connect(url))?),
+        None => None,
+    };
 
     let staging = project_dir.join(STAGING);
     let _ = std::fs::remove_dir_all(&staging);
@@ -127,35 +167,56 @@ pub fn advance(
         bytes_compressed: 0,
     };
     let mut replay = Replay::new(spec);
-    let mut truth_rows = read_truth(project_dir)?;
     for day in start..=last {
         replay.complete_through(day + 1);
+        let changes = replay.take_changes_through(day);
         if day < first {
+            if replay.plan.needs(day) {
+                let metrics = replay.metrics(day);
+                replay.plan.observe(day, &metrics);
+            }
             replay.forget_before(day);
             continue;
         }
-        let metrics = replay.metrics(day);
-        let files = replay.files_written_on(day, &options.faults);
-        let written = stage_files(
-            &staging,
-            &files,
-            &replay.world,
-            day,
-            &options.faults,
-            spec.seed,
-        )?;
-        publish(&staging, logs_root, &written)?;
-        for (metric, value) in metrics {
-            truth_rows.push(format!(
-                "{},{metric},{}",
-                date(day),
-                value.map(|v| v.to_string()).unwrap_or_default()
-            ));
+        // Production first: a failed transaction leaves nothing of the day anywhere.
+        let missing = options
+            .faults
+            .iter()
+            .any(|f| matches!(f, Fault::MissingPayment { day: d } if *d == day))
+            .then(|| missing_charge(&replay.world, day))
+            .flatten();
+        if let Some(production) = &production {
+            runtime.block_on(production.write(&replay.world, &changes, missing.as_deref()))?;
         }
-        write_atomically(
-            &project_dir.join(TRUTH_METRICS_FILE),
-            truth_file_text(&truth_rows).as_bytes(),
-        )?;
+        let files = replay.files_written_on(day, &options.faults);
+        let written = stage_files(&staging, &files, &replay.world, day, &options.faults, spec.seed)?;
+        publish(&staging, &outputs.logs, &written)?;
+
+        let events = replay.by_date.get(&day).map(Vec::as_slice).unwrap_or_default();
+        if let Some(path) = &outputs.google_analytics {
+            append_rows(path, GA_HEADER, &[ga_row(&replay.world, day, events)])?;
+        }
+        for (path, provider) in [(&outputs.stripe, Provider::Stripe), (&outputs.paypal, Provider::Paypal)] {
+            if let Some(path) = path {
+                append_rows(path, PROVIDER_HEADER, &provider_rows(&replay.world, day, provider))?;
+            }
+        }
+        let metrics = replay.metrics(day);
+        let truth: Vec<String> = metrics
+            .iter()
+            .map(|(metric, value)| {
+                format!(
+                    "{},{metric},{}",
+                    date(day),
+                    value.map(|v| v.to_string()).unwrap_or_default()
+                )
+            })
+            .collect();
+        append_rows(&project_dir.join(TRUTH_METRICS_FILE), TRUTH_HEADER, &truth)?;
+        replay.plan.observe(day, &metrics);
+        if let Some(path) = &outputs.plan {
+            write_atomically(path, replay.plan.csv(start, last).as_bytes())?;
+        }
         let done = WorldFile {
             days: world_file.days + (day - first + 1) as u32,
             ..world_file.clone()
@@ -182,6 +243,10 @@ struct Replay {
     by_date: BTreeMap<i64, Vec<SimEvent>>,
     sessions: UploadSessions,
     sessions_fed_through: i64,
+    snapshots: Snapshots,
+    plan: Plan,
+    /// Production changes of each simulated day not yet written.
+    changes: BTreeMap<i64, Changes>,
 }
 
 impl Replay {
@@ -192,6 +257,9 @@ impl Replay {
             by_date: BTreeMap::new(),
             sessions: UploadSessions::default(),
             sessions_fed_through: spec.start - 1,
+            snapshots: Snapshots::default(),
+            plan: Plan::default(),
+            changes: BTreeMap::new(),
         }
     }
 
@@ -199,12 +267,16 @@ impl Replay {
     /// than a day, so events dated d come from the activity of days d-1 and d only.
     fn complete_through(&mut self, day: i64) {
         while self.next_activity_day <= day {
-            for event in self.world.simulate_day(self.next_activity_day) {
-                self.by_date
-                    .entry(day_of_time(event.time))
-                    .or_default()
-                    .push(event);
+            let day = self.next_activity_day;
+            if day == self.world.spec.start {
+                // The world as it stood before the first day is written with the first day.
+                self.changes.insert(day - 1, self.world.take_changes());
             }
+            for event in self.world.simulate_day(day) {
+                self.by_date.entry(day_of_time(event.time)).or_default().push(event);
+            }
+            self.snapshots.record(&self.world, day);
+            self.changes.insert(day, self.world.take_changes());
             self.next_activity_day += 1;
         }
         while self.sessions_fed_through < day {
@@ -219,22 +291,31 @@ impl Replay {
     }
 
     fn metrics(&self, day: i64) -> Vec<MetricValue> {
-        let events = self
-            .by_date
-            .get(&day)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        day_metrics(&self.world, day, events, &self.sessions)
+        let events = self.by_date.get(&day).map(Vec::as_slice).unwrap_or_default();
+        let mut metrics = day_metrics(&self.world, day, events, &self.sessions);
+        metrics.extend(commerce_metrics(&self.world, day, &self.snapshots));
+        metrics
+    }
+
+    /// The production changes up to the end of `day`, merged, oldest first.
+    fn take_changes_through(&mut self, day: i64) -> Changes {
+        let later = self.changes.split_off(&(day + 1));
+        let mut merged = Changes::default();
+        for (_, changes) in std::mem::replace(&mut self.changes, later) {
+            merged.users.extend(changes.users);
+            merged.photos.extend(changes.photos);
+            merged.subscriptions.extend(changes.subscriptions);
+            merged.payments.extend(changes.payments);
+            merged.purchases.extend(changes.purchases);
+        }
+        merged
     }
 
     /// The events whose lines servers wrote during `day`, by file (hour start, server).
     fn files_written_on(&self, day: i64, faults: &[Fault]) -> BTreeMap<(i64, u8), Vec<SimEvent>> {
         // Every server rotates and archives a file every hour, empty when it was idle.
         let mut files: BTreeMap<(i64, u8), Vec<SimEvent>> = (0..24)
-            .flat_map(|h| {
-                (0..SERVERS)
-                    .map(move |s| ((day * MICROS_PER_DAY + h * MICROS_PER_HOUR, s), Vec::new()))
-            })
+            .flat_map(|h| (0..SERVERS).map(move |s| ((day * MICROS_PER_DAY + h * MICROS_PER_HOUR, s), Vec::new())))
             .collect();
         for events in self.by_date.range(day - 1..=day).map(|(_, e)| e) {
             for event in events.iter().filter(|e| day_of_time(e.written) == day) {
@@ -257,7 +338,9 @@ impl Replay {
             }
         }
         files.retain(|(hour, server), _| {
-            !faults.iter().any(|f| matches!(f, Fault::DeadServer { server: s, hour: h } if h == hour && *s == server_name(*server)))
+            !faults.iter().any(
+                |f| matches!(f, Fault::DeadServer { server: s, hour: h } if h == hour && *s == server_name(*server)),
+            )
         });
         files
     }
@@ -265,6 +348,7 @@ impl Replay {
     fn forget_before(&mut self, day: i64) {
         self.by_date = self.by_date.split_off(&(day - 1));
         self.sessions.forget_before(day);
+        self.snapshots.forget_before(day);
     }
 }
 
@@ -316,10 +400,7 @@ fn stage_files(
                 write_line(&mut text, event, &world.visitors[event.visitor as usize]);
                 match bad_rate {
                     Some(rate) if rng.chance(rate) => {
-                        bytes.extend_from_slice(&malform(
-                            text.trim_end_matches('\n'),
-                            n % MALFORMED_KINDS,
-                        ));
+                        bytes.extend_from_slice(&malform(text.trim_end_matches('\n'), n % MALFORMED_KINDS));
                         bytes.push(b'\n');
                     }
                     _ => bytes.extend_from_slice(text.as_bytes()),
@@ -332,9 +413,7 @@ fn stage_files(
             if corrupt == Some(index) {
                 compressed.truncate(compressed.len() / 2);
             }
-            let hour_dir = date(hour.div_euclid(MICROS_PER_DAY))
-                .format("%Y/%m/%d")
-                .to_string()
+            let hour_dir = date(hour.div_euclid(MICROS_PER_DAY)).format("%Y/%m/%d").to_string()
                 + &format!("/{:02}", hour.rem_euclid(MICROS_PER_DAY) / MICROS_PER_HOUR);
             let name = server_name(*server);
             let mut out = vec![StagedFile {
@@ -391,22 +470,23 @@ fn publish(staging: &Path, logs_root: &Path, files: &[StagedFile]) -> Result<(),
     Ok(())
 }
 
-fn read_truth(project_dir: &Path) -> Result<Vec<String>, SimError> {
-    let path = project_dir.join(TRUTH_METRICS_FILE);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(text.lines().skip(1).map(str::to_owned).collect()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(source) => Err(SimError::Write { path, source }),
-    }
-}
-
-fn truth_file_text(rows: &[String]) -> String {
-    let mut text = String::from("date,metric,value\n");
+/// Appends rows to a CSV file with `header`, replacing the file atomically.
+fn append_rows(path: &Path, header: &str, rows: &[String]) -> Result<(), SimError> {
+    let mut text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => format!("{header}\n"),
+        Err(source) => {
+            return Err(SimError::Write {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
     for row in rows {
         text.push_str(row);
         text.push('\n');
     }
-    text
+    write_atomically(path, text.as_bytes())
 }
 
 /// Writes beside the target, then renames over it: readers see the old file or the new one.

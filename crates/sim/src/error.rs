@@ -20,9 +20,7 @@ pub enum SimError {
         reason: String,
     },
 
-    #[error(
-        "fault `{fault}` names {date}, which is not one of the days this call generates ({first} to {last})"
-    )]
+    #[error("fault `{fault}` names {date}, which is not one of the days this call generates ({first} to {last})")]
     FaultOutsideRange {
         fault: String,
         date: String,
@@ -30,10 +28,17 @@ pub enum SimError {
         last: String,
     },
 
-    #[error(
-        "fault `missing_payment` needs the production database, which this simulator version does not write yet"
-    )]
-    FaultNeedsProduction,
+    #[error("production URL `{url}` is not sqlite://, mysql:// or postgres://")]
+    ProductionUrl { url: String },
+
+    #[error("cannot reach the production database at {url}: {message}")]
+    ProductionUnreachable { url: String, message: String },
+
+    #[error("writing to the production database failed (the day was rolled back): {message}")]
+    ProductionWrite { message: String },
+
+    #[error("the project has no [sources.production] url for the simulator to write to")]
+    NoProductionSource,
 
     #[error("bad --start `{value}`: expected a real date as YYYY-MM-DD")]
     BadStart { value: String },
@@ -55,35 +60,34 @@ pub enum SimError {
 impl SimError {
     /// True when the command line or project is at fault (exit code 2).
     pub fn is_usage(&self) -> bool {
-        !matches!(self, Self::Write { .. })
+        !matches!(self, Self::Write { .. } | Self::ProductionWrite { .. })
     }
 
     pub fn hint(&self) -> &'static str {
         match self {
-            Self::NotAProject { .. } => {
-                "create one first with `darkroom init DIR`, then `darkroom sim advance DIR`"
-            }
-            Self::NoLogsSource => {
-                "add [sources.logs] path = \"logs\" and format = \"api-v1\" to darkroom.toml"
-            }
+            Self::NotAProject { .. } => "create one first with `darkroom init DIR`, then `darkroom sim advance DIR`",
+            Self::NoLogsSource => "add [sources.logs] path = \"logs\" and format = \"api-v1\" to darkroom.toml",
             Self::UnknownFault { .. } => {
                 "faults are bad_lines=RATE, dead_server=SERVER@YYYY-MM-DDTHH, lossy_day=D, duplicate_upload=D, corrupt_gzip=D, missing_payment=D"
             }
-            Self::BadFaultValue { .. } => {
-                "see `darkroom sim advance --help` for each fault's value"
+            Self::BadFaultValue { .. } => "see `darkroom sim advance --help` for each fault's value",
+            Self::FaultOutsideRange { .. } => "pick a date among the generated days, or generate more days with --days",
+            Self::ProductionUrl { .. } => {
+                "set [sources.production] url to sqlite://production.db, mysql://user:pass@host:port/db or postgres://user@host/db"
             }
-            Self::FaultOutsideRange { .. } => {
-                "pick a date among the generated days, or generate more days with --days"
+            Self::ProductionUnreachable { .. } => {
+                "check that the database server is running and the URL's host, port, user and database are right"
             }
-            Self::FaultNeedsProduction => "leave missing_payment out for now",
+            Self::ProductionWrite { .. } => {
+                "check the database's free space and permissions, then run the same command again"
+            }
+            Self::NoProductionSource => "add [sources.production] url = \"sqlite://production.db\" to darkroom.toml",
             Self::BadStart { .. } => "for example --start 2015-01-05",
             Self::NotPositive { .. } => "pass a whole number of 1 or more",
             Self::BadWorldFile { .. } => {
                 "the file sim/world.toml records the world's seed, size, start and days; restore it or start a new project"
             }
-            Self::Write { .. } => {
-                "check free disk space and permissions; nothing of the day was published"
-            }
+            Self::Write { .. } => "check free disk space and permissions; nothing of the day was published",
         }
     }
 }

@@ -15,6 +15,8 @@ pub enum Fault {
     DuplicateUpload { day: i64 },
     /// One file of that day is cut in the middle of its gzip stream.
     CorruptGzip { day: i64 },
+    /// One Stripe charge of that day is missing from production (but in stripe.csv).
+    MissingPayment { day: i64 },
 }
 
 impl Fault {
@@ -46,14 +48,13 @@ impl Fault {
                 Ok(Fault::BadLines { rate })
             }
             "dead_server" => {
-                let (server, hour) = value.split_once('@').ok_or_else(|| {
-                    bad("expected SERVER@YYYY-MM-DDTHH, like api-02@2015-02-10T14")
-                })?;
-                let (day, hh) = hour.split_once('T').ok_or_else(|| {
-                    bad("expected SERVER@YYYY-MM-DDTHH, like api-02@2015-02-10T14")
-                })?;
-                let day =
-                    parse_date(day).ok_or_else(|| bad("expected a real date as YYYY-MM-DD"))?;
+                let (server, hour) = value
+                    .split_once('@')
+                    .ok_or_else(|| bad("expected SERVER@YYYY-MM-DDTHH, like api-02@2015-02-10T14"))?;
+                let (day, hh) = hour
+                    .split_once('T')
+                    .ok_or_else(|| bad("expected SERVER@YYYY-MM-DDTHH, like api-02@2015-02-10T14"))?;
+                let day = parse_date(day).ok_or_else(|| bad("expected a real date as YYYY-MM-DD"))?;
                 let hh: i64 = hh
                     .parse()
                     .ok()
@@ -70,10 +71,8 @@ impl Fault {
             "lossy_day" => Ok(Fault::LossyDay { day: day()? }),
             "duplicate_upload" => Ok(Fault::DuplicateUpload { day: day()? }),
             "corrupt_gzip" => Ok(Fault::CorruptGzip { day: day()? }),
-            "missing_payment" => Err(SimError::FaultNeedsProduction),
-            _ => Err(SimError::UnknownFault {
-                name: name.to_owned(),
-            }),
+            "missing_payment" => Ok(Fault::MissingPayment { day: day()? }),
+            _ => Err(SimError::UnknownFault { name: name.to_owned() }),
         }
     }
 
@@ -84,7 +83,8 @@ impl Fault {
             Fault::DeadServer { hour, .. } => Some(hour.div_euclid(24 * MICROS_PER_HOUR)),
             Fault::LossyDay { day }
             | Fault::DuplicateUpload { day }
-            | Fault::CorruptGzip { day } => Some(*day),
+            | Fault::CorruptGzip { day }
+            | Fault::MissingPayment { day } => Some(*day),
         }
     }
 
@@ -95,6 +95,7 @@ impl Fault {
             Fault::LossyDay { .. } => "lossy_day",
             Fault::DuplicateUpload { .. } => "duplicate_upload",
             Fault::CorruptGzip { .. } => "corrupt_gzip",
+            Fault::MissingPayment { .. } => "missing_payment",
         }
     }
 

@@ -8,17 +8,21 @@
 
 mod advance;
 mod calendar;
+mod commerce;
 mod error;
+mod exports;
 mod faults;
 mod lines;
+mod plan;
+mod production;
 mod random;
 mod truth;
 mod world;
 
-pub use advance::{
-    AdvanceOptions, AdvanceReport, TRUTH_METRICS_FILE, WORLD_FILE, advance, server_name,
-};
+pub use advance::{AdvanceOptions, AdvanceReport, Outputs, TRUTH_METRICS_FILE, WORLD_FILE, advance, server_name};
 pub use calendar::{date, parse_date};
+pub use commerce::{Payment, Plan, Provider, StockPurchase, Subscription};
 pub use error::SimError;
 pub use faults::Fault;
-pub use world::{SimEvent, World, WorldSpec};
+pub use production::{Production, datetime, redact};
+pub use world::{Changes, Photo, SimEvent, User, World, WorldSpec};

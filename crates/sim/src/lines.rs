@@ -51,9 +51,7 @@ pub fn write_line(out: &mut String, event: &SimEvent, visitor: &Visitor) {
     );
     let object = event.object.unwrap_or_default();
     match event.action {
-        Action::PageView => {
-            out.push_str(["/", "/popular", "/fresh", "/editors"][(event.time % 4) as usize])
-        }
+        Action::PageView => out.push_str(["/", "/popular", "/fresh", "/editors"][(event.time % 4) as usize]),
         Action::Signup => out.push_str("/v2/users"),
         Action::Login => out.push_str("/v2/sessions"),
         Action::PhotoView => {
@@ -80,19 +78,9 @@ pub fn write_line(out: &mut String, event: &SimEvent, visitor: &Visitor) {
     }
     // Clients order their parameters differently; the reader must not care.
     if event.time % 3 == 0 {
-        let _ = write!(
-            out,
-            "?vid={:016x}&client={}",
-            visitor.vid,
-            event.client.name()
-        );
+        let _ = write!(out, "?vid={:016x}&client={}", visitor.vid, event.client.name());
     } else {
-        let _ = write!(
-            out,
-            "?client={}&vid={:016x}",
-            event.client.name(),
-            visitor.vid
-        );
+        let _ = write!(out, "?client={}&vid={:016x}", event.client.name(), visitor.vid);
     }
     if let Some(channel) = event.channel {
         let _ = write!(out, "&ref={}", channel.name());

@@ -5,10 +5,15 @@
 //! appends one day of behaviour. Replaying days from the start reproduces the
 //! same bytes, so nothing but the spec needs to be stored between calls.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
 use darkroom_logs::{Action, Channel, Client};
 
 use crate::calendar::{MICROS_PER_DAY, MICROS_PER_SECOND, weekday};
+use crate::commerce::{Payment, Plan, StockPurchase, Subscription, after_months, time_in_day};
 use crate::random::{Random, Stream};
+
+const FIRST_PHOTO_ID: u64 = 50_000;
 
 /// The number of API servers behind the load balancer.
 pub const SERVERS: u8 = 4;
@@ -65,6 +70,10 @@ pub struct User {
     pub uploader: f64,
     pub created: i64,
     pub photos: Vec<u64>,
+    pub first_name: Option<&'static str>,
+    pub last_name: Option<&'static str>,
+    pub country: Option<&'static str>,
+    pub deleted_at: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -72,7 +81,35 @@ pub struct Photo {
     pub id: u64,
     pub user: u64,
     pub created: i64,
+    pub titled: bool,
+    /// The production code, 0..=27.
+    pub category: u8,
+    /// 0 public, 1 unlisted, 2 private.
+    pub privacy: u8,
+    pub for_sale: bool,
+    /// `None` never submitted, 0 submitted, 1 accepted, 2 rejected.
+    pub marketplace_status: Option<u8>,
+    pub submitted_at: Option<i64>,
+    pub deleted_at: Option<i64>,
 }
+
+/// What one day changed in production, by position in the world's vectors.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub users: BTreeSet<usize>,
+    pub photos: BTreeSet<usize>,
+    pub subscriptions: BTreeSet<u64>,
+    pub payments: BTreeSet<usize>,
+    pub purchases: BTreeSet<usize>,
+}
+
+const FIRST_NAMES: [&str; 12] = [
+    "Ana", "Ben", "Chloé", "Dmitri", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kofi", "Lena",
+];
+const LAST_NAMES: [&str; 10] = [
+    "Silva", "Nguyen", "Müller", "Okafor", "Smith", "Kowalski", "Tanaka", "Garcia", "Haddad", "Berg",
+];
+const COUNTRIES: [&str; 10] = ["US", "US", "US", "GB", "DE", "FR", "BR", "IN", "JP", "CA"];
 
 const CLIENTS: [(Client, f64); 5] = [
     (Client::Web, 0.42),
@@ -93,8 +130,8 @@ const CHANNELS: [(Channel, f64); 6] = [
 
 /// Share of the day's traffic by UTC hour: Europe's afternoon, then the Americas' evening.
 const HOURS: [f64; 24] = [
-    3.0, 2.5, 2.0, 1.5, 1.2, 1.0, 1.2, 1.8, 2.5, 3.2, 3.8, 4.2, 4.5, 4.8, 5.2, 5.6, 5.8, 5.8, 5.6,
-    5.4, 5.2, 4.8, 4.2, 3.6,
+    3.0, 2.5, 2.0, 1.5, 1.2, 1.0, 1.2, 1.8, 2.5, 3.2, 3.8, 4.2, 4.5, 4.8, 5.2, 5.6, 5.8, 5.8, 5.6, 5.4, 5.2, 4.8, 4.2,
+    3.6,
 ];
 
 #[derive(Debug, Clone)]
@@ -103,8 +140,16 @@ pub struct World {
     pub visitors: Vec<Visitor>,
     pub users: Vec<User>,
     pub photos: Vec<Photo>,
+    /// Subscriptions by user id: one row per user who ever subscribed.
+    pub subscriptions: BTreeMap<u64, Subscription>,
+    pub payments: Vec<Payment>,
+    pub purchases: Vec<StockPurchase>,
     /// Visitors who came, did not sign up, and may come back.
     anonymous: Vec<u32>,
+    user_index: HashMap<u64, usize>,
+    /// Users who had a sitting today, in order.
+    sat_today: Vec<usize>,
+    changes: Changes,
     next_user_id: u64,
     next_photo_id: u64,
 }
@@ -118,29 +163,45 @@ impl World {
             visitors: Vec::new(),
             users: Vec::new(),
             photos: Vec::new(),
+            subscriptions: BTreeMap::new(),
+            payments: Vec::new(),
+            purchases: Vec::new(),
             anonymous: Vec::new(),
+            user_index: HashMap::new(),
+            sat_today: Vec::new(),
+            changes: Changes::default(),
             next_user_id: 1000,
-            next_photo_id: 50_000,
+            next_photo_id: FIRST_PHOTO_ID,
         };
         let first = spec.start * MICROS_PER_DAY;
         for _ in 0..spec.users {
-            let created =
-                first - rng.range(1, 730) * MICROS_PER_DAY + rng.range(0, MICROS_PER_DAY - 1);
+            let created = first - rng.range(1, 730) * MICROS_PER_DAY + rng.range(0, MICROS_PER_DAY - 1);
             let client = rng.weighted(&CLIENTS);
             let channel = rng.weighted(&CHANNELS);
             let visitor = world.new_visitor(&mut rng, client, channel, spec.start - 1);
             let user = world.new_user(&mut rng, visitor, created);
-            let photos = rng.count(if world.users[user].uploader > 0.1 {
-                12.0
-            } else {
-                0.5
-            });
+            let photos = rng.count(if world.users[user].uploader > 0.1 { 12.0 } else { 0.5 });
             for _ in 0..photos {
                 let at = created + rng.range(0, first - created - 1);
-                world.new_photo(user, at);
+                let index = world.new_photo(&mut rng, user, at);
+                // Some older photos are already in the marketplace.
+                if rng.chance(0.15) {
+                    let photo = &mut world.photos[index];
+                    photo.marketplace_status = Some(if rng.chance(0.7) { 1 } else { 2 });
+                    photo.submitted_at = Some(at + rng.range(0, first - at - 1));
+                }
             }
         }
         world
+    }
+
+    /// What production looks like after the days simulated since the last call.
+    pub fn take_changes(&mut self) -> Changes {
+        std::mem::take(&mut self.changes)
+    }
+
+    pub fn user(&self, id: u64) -> Option<&User> {
+        self.user_index.get(&id).map(|&i| &self.users[i])
     }
 
     /// One day of behaviour. Events are in the order they were generated; a
@@ -148,13 +209,10 @@ impl World {
     pub fn simulate_day(&mut self, day: i64) -> Vec<SimEvent> {
         let mut rng = Random::new(self.spec.seed, day, Stream::Behaviour);
         let since_start = (day - self.spec.start).max(0) as f64;
-        let season = [1.0, 1.02, 1.0, 0.98, 0.93, 0.80, 0.84][weekday(day) as usize]
-            * 1.004f64.powf(since_start);
+        let season = [1.0, 1.02, 1.0, 0.98, 0.93, 0.80, 0.84][weekday(day) as usize] * 1.004f64.powf(since_start);
         let mut events = Vec::new();
 
-        let arrivals = rng
-            .jitter(self.spec.users as f64 * 0.06 * season, 0.1)
-            .round() as u64;
+        let arrivals = rng.jitter(self.spec.users as f64 * 0.06 * season, 0.1).round() as u64;
         for _ in 0..arrivals {
             let client = rng.weighted(&CLIENTS);
             let channel = rng.weighted(&CHANNELS);
@@ -175,16 +233,188 @@ impl World {
         }
 
         let day_start = day * MICROS_PER_DAY;
+        self.sat_today.clear();
         for user in 0..self.users.len() {
-            if self.users[user].created >= day_start {
-                continue; // signed up today: their first visit is already in
+            if self.users[user].created >= day_start || self.users[user].deleted_at.is_some() {
+                continue; // signed up today (their first visit is in), or gone
             }
             if rng.chance(self.users[user].activity * season) {
                 let start = day_start + time_of_day(&mut rng);
+                self.sat_today.push(user);
                 self.user_visit(&mut rng, &mut events, user, start);
             }
         }
+        self.bill(&mut rng, day);
+        self.run_marketplace(&mut rng, day);
+        self.delete_some(&mut rng, day);
         events
+    }
+
+    /// The renewal job, lapses, new and returning subscribers, manual extensions, refunds, comps.
+    fn bill(&mut self, rng: &mut Random, day: i64) {
+        let (start, end) = (day * MICROS_PER_DAY, (day + 1) * MICROS_PER_DAY);
+        let due: Vec<u64> = self
+            .subscriptions
+            .values()
+            .filter(|s| s.is_active && (start..end).contains(&s.expires_at))
+            .map(|s| s.user)
+            .collect();
+        for user in due {
+            let Some(sub) = self.subscriptions.get_mut(&user) else {
+                continue;
+            };
+            let at = sub.expires_at;
+            if sub.auto_renew && !sub.comped && !rng.chance(0.08) {
+                sub.expires_at = after_months(at, sub.period_months);
+                sub.updated_at = at;
+                let sub = sub.clone();
+                self.pay(rng, &sub, at, true);
+            } else {
+                sub.is_active = false;
+                sub.updated_at = at;
+            }
+            self.changes.subscriptions.insert(user);
+        }
+        let candidates = self.sat_today.clone();
+        for user in candidates {
+            let id = self.users[user].id;
+            let at = time_in_day(rng, day);
+            match self.subscriptions.get(&id).map(|s| (s.is_active, s.comped)) {
+                None if rng.chance(0.006) => self.subscribe(rng, id, at),
+                Some((false, _)) if rng.chance(0.01) => self.subscribe(rng, id, at),
+                Some((true, false)) if rng.chance(0.012) => {
+                    // Extends by hand while still subscribed: a renewal, not a new subscriber.
+                    if let Some(sub) = self.subscriptions.get_mut(&id) {
+                        sub.expires_at = after_months(sub.expires_at.max(at), sub.period_months);
+                        sub.updated_at = at;
+                        let sub = sub.clone();
+                        self.pay(rng, &sub, at, false);
+                        self.changes.subscriptions.insert(id);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let recent = self.payments.len().saturating_sub(200);
+        for index in recent..self.payments.len() {
+            let payment = &self.payments[index];
+            if payment.refunded_at.is_none()
+                && payment.paid_at < start
+                && payment.paid_at >= start - 7 * MICROS_PER_DAY
+                && rng.chance(0.02)
+            {
+                let at = time_in_day(rng, day);
+                self.payments[index].refunded_at = Some(at);
+                self.changes.payments.insert(index);
+                let user = self.payments[index].user;
+                if let Some(sub) = self.subscriptions.get_mut(&user) {
+                    sub.is_active = false;
+                    sub.auto_renew = false;
+                    sub.updated_at = at;
+                    self.changes.subscriptions.insert(user);
+                }
+            }
+        }
+        if !self.users.is_empty() && rng.chance(0.3) {
+            let user = &self.users[rng.below(self.users.len() as u64) as usize];
+            let id = user.id;
+            if user.deleted_at.is_none() && !self.subscriptions.get(&id).is_some_and(|s| s.is_active) {
+                let at = time_in_day(rng, day);
+                self.subscriptions.insert(
+                    id,
+                    Subscription {
+                        user: id,
+                        plan: Plan::Awesome,
+                        period_months: 12,
+                        is_active: true,
+                        auto_renew: false,
+                        expires_at: after_months(at, 12),
+                        comped: true,
+                        updated_at: at,
+                    },
+                );
+                self.changes.subscriptions.insert(id);
+            }
+        }
+    }
+
+    fn subscribe(&mut self, rng: &mut Random, user: u64, at: i64) {
+        let plan = if rng.chance(0.75) { Plan::Plus } else { Plan::Awesome };
+        let period_months = if rng.chance(0.8) { 1 } else { 12 };
+        let sub = Subscription {
+            user,
+            plan,
+            period_months,
+            is_active: true,
+            auto_renew: rng.chance(0.85),
+            expires_at: after_months(at, period_months),
+            comped: false,
+            updated_at: at,
+        };
+        self.subscriptions.insert(user, sub.clone());
+        self.changes.subscriptions.insert(user);
+        self.pay(rng, &sub, at, false);
+    }
+
+    fn pay(&mut self, rng: &mut Random, sub: &Subscription, at: i64, auto_renewal: bool) {
+        let id = 700_000 + self.payments.len() as u64;
+        self.payments.push(Payment::new(rng, id, sub, at, auto_renewal));
+        self.changes.payments.insert(self.payments.len() - 1);
+    }
+
+    /// Reviews submissions older than a day, and sells accepted photos.
+    fn run_marketplace(&mut self, rng: &mut Random, day: i64) {
+        let start = day * MICROS_PER_DAY;
+        let mut accepted = Vec::new();
+        for (index, photo) in self.photos.iter_mut().enumerate() {
+            if photo.deleted_at.is_some() {
+                continue;
+            }
+            match (photo.marketplace_status, photo.submitted_at) {
+                (Some(0), Some(at)) if at < start - MICROS_PER_DAY && rng.chance(0.5) => {
+                    photo.marketplace_status = Some(if rng.chance(0.65) { 1 } else { 2 });
+                    self.changes.photos.insert(index);
+                }
+                (Some(1), _) => accepted.push(index),
+                _ => {}
+            }
+        }
+        if accepted.is_empty() {
+            return;
+        }
+        let sales = rng.count(accepted.len() as f64 * 0.01);
+        for _ in 0..sales {
+            let photo = &self.photos[accepted[rng.below(accepted.len() as u64) as usize]];
+            let (photo_id, seller) = (photo.id, photo.user);
+            let buyer = if rng.chance(0.55) {
+                Some(self.random_user_other_than(rng, seller))
+            } else {
+                None
+            };
+            let id = 900_000 + self.purchases.len() as u64;
+            let at = time_in_day(rng, day);
+            self.purchases
+                .push(StockPurchase::new(rng, id, photo_id, seller, buyer, at));
+            self.changes.purchases.insert(self.purchases.len() - 1);
+        }
+    }
+
+    /// A few accounts and photos are deleted (softly: production keeps the rows).
+    fn delete_some(&mut self, rng: &mut Random, day: i64) {
+        for _ in 0..rng.count(self.users.len() as f64 * 0.0002) {
+            let index = rng.below(self.users.len() as u64) as usize;
+            if self.users[index].deleted_at.is_none() {
+                self.users[index].deleted_at = Some(time_in_day(rng, day));
+                self.changes.users.insert(index);
+            }
+        }
+        for _ in 0..rng.count(self.photos.len() as f64 * 0.0003) {
+            let index = rng.below(self.photos.len() as u64) as usize;
+            if self.photos[index].deleted_at.is_none() {
+                self.photos[index].deleted_at = Some(time_in_day(rng, day));
+                self.changes.photos.insert(index);
+            }
+        }
     }
 
     fn anonymous_visit(
@@ -227,16 +457,7 @@ impl World {
             let at = clock.advance(rng, 20, 300);
             let user = self.new_user(rng, visitor, at);
             let id = self.users[user].id;
-            events.push(event(
-                rng,
-                at,
-                Some(id),
-                Action::Signup,
-                None,
-                visitor,
-                client,
-                None,
-            ));
+            events.push(event(rng, at, Some(id), Action::Signup, None, visitor, client, None));
             if rng.chance(0.5) {
                 self.user_actions(rng, events, user, visitor, &mut clock);
             }
@@ -245,13 +466,7 @@ impl World {
         }
     }
 
-    fn user_visit(
-        &mut self,
-        rng: &mut Random,
-        events: &mut Vec<SimEvent>,
-        user: usize,
-        start: i64,
-    ) {
+    fn user_visit(&mut self, rng: &mut Random, events: &mut Vec<SimEvent>, user: usize, start: i64) {
         let visitor = if rng.chance(0.85) {
             self.users[user].devices[0]
         } else if self.users[user].devices.len() > 1 || !rng.chance(0.3) {
@@ -295,27 +510,15 @@ impl World {
         let (id, activity) = (self.users[user].id, self.users[user].activity);
         let client = self.visitors[visitor as usize].client;
         let mut actions: Vec<Action> = Vec::new();
-        actions.extend(std::iter::repeat_n(
-            Action::PageView,
-            1 + rng.count(1.5) as usize,
-        ));
+        actions.extend(std::iter::repeat_n(Action::PageView, 1 + rng.count(1.5) as usize));
         if !self.photos.is_empty() {
-            actions.extend(std::iter::repeat_n(
-                Action::PhotoView,
-                rng.count(4.0) as usize,
-            ));
+            actions.extend(std::iter::repeat_n(Action::PhotoView, rng.count(4.0) as usize));
             actions.extend(std::iter::repeat_n(
                 Action::PhotoLike,
                 rng.count(1.0 + 3.0 * activity) as usize,
             ));
-            actions.extend(std::iter::repeat_n(
-                Action::PhotoFavourite,
-                rng.count(0.4) as usize,
-            ));
-            actions.extend(std::iter::repeat_n(
-                Action::PhotoComment,
-                rng.count(0.3) as usize,
-            ));
+            actions.extend(std::iter::repeat_n(Action::PhotoFavourite, rng.count(0.4) as usize));
+            actions.extend(std::iter::repeat_n(Action::PhotoComment, rng.count(0.3) as usize));
         }
         if self.users.len() > 1 {
             actions.extend(std::iter::repeat_n(Action::Follow, rng.count(0.2) as usize));
@@ -330,16 +533,7 @@ impl World {
                 Action::PageView => None,
                 _ => Some(self.random_photo(rng)),
             };
-            events.push(event(
-                rng,
-                at,
-                Some(id),
-                action,
-                object,
-                visitor,
-                client,
-                None,
-            ));
+            events.push(event(rng, at, Some(id), action, object, visitor, client, None));
         }
         if rng.chance(self.users[user].uploader) {
             let uploads = 1 + rng.count(2.0);
@@ -350,7 +544,8 @@ impl World {
                 } else {
                     clock.advance(rng, 30, 15 * 60)
                 };
-                let photo = self.new_photo(user, at);
+                let index = self.new_photo(rng, user, at);
+                let photo = self.photos[index].id;
                 events.push(event(
                     rng,
                     at,
@@ -380,13 +575,7 @@ impl World {
         }
     }
 
-    fn new_visitor(
-        &mut self,
-        rng: &mut Random,
-        client: Client,
-        channel: Channel,
-        first_day: i64,
-    ) -> u32 {
+    fn new_visitor(&mut self, rng: &mut Random, client: Client, channel: Channel, first_day: i64) -> u32 {
         self.visitors.push(Visitor {
             // 16 hex digits, never fewer: the top nibble is set.
             vid: rng.u64() | (1 << 63),
@@ -406,6 +595,10 @@ impl World {
         v.user = Some(id);
         let (client, channel) = (v.client, v.channel);
         let engaged = rng.unit();
+        let pick = |rng: &mut Random, names: &[&'static str]| names[rng.below(names.len() as u64) as usize];
+        let first_name = rng.chance(0.8).then(|| pick(rng, &FIRST_NAMES));
+        let last_name = rng.chance(0.7).then(|| pick(rng, &LAST_NAMES));
+        let country = rng.chance(0.9).then(|| pick(rng, &COUNTRIES));
         self.users.push(User {
             id,
             devices: vec![visitor],
@@ -415,20 +608,36 @@ impl World {
             uploader: if rng.chance(0.12) { 0.35 } else { 0.015 },
             created,
             photos: Vec::new(),
+            first_name,
+            last_name,
+            country,
+            deleted_at: None,
         });
-        self.users.len() - 1
+        let index = self.users.len() - 1;
+        self.user_index.insert(id, index);
+        self.changes.users.insert(index);
+        index
     }
 
-    fn new_photo(&mut self, user: usize, created: i64) -> u64 {
+    fn new_photo(&mut self, rng: &mut Random, user: usize, created: i64) -> usize {
         let id = self.next_photo_id;
         self.next_photo_id += 1;
         self.photos.push(Photo {
             id,
             user: self.users[user].id,
             created,
+            titled: rng.chance(0.7),
+            category: rng.below(28) as u8,
+            privacy: rng.weighted(&[(0, 0.85), (1, 0.1), (2, 0.05)]),
+            for_sale: rng.chance(0.2),
+            marketplace_status: None,
+            submitted_at: None,
+            deleted_at: None,
         });
         self.users[user].photos.push(id);
-        id
+        let index = self.photos.len() - 1;
+        self.changes.photos.insert(index);
+        index
     }
 
     fn random_photo(&self, rng: &mut Random) -> u64 {
@@ -466,10 +675,7 @@ impl Clock {
     }
 
     fn advance(&mut self, rng: &mut Random, min_seconds: i64, max_seconds: i64) -> i64 {
-        self.0 += rng.range(
-            min_seconds * MICROS_PER_SECOND,
-            max_seconds * MICROS_PER_SECOND,
-        );
+        self.0 += rng.range(min_seconds * MICROS_PER_SECOND, max_seconds * MICROS_PER_SECOND);
         self.0
     }
 }

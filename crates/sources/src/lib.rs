@@ -1,1 +1,2 @@
-//! placeholder
+//! Production database snapshots (MySQL/MariaDB, PostgreSQL, SQLite through sqlx)
+//! and outside CSV exports, streamed to Arrow. Not built yet: issue 4.

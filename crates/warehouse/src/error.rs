@@ -7,9 +7,7 @@ pub enum WarehouseError {
     #[error("SQL error: {message}")]
     Sql { message: String },
 
-    #[error(
-        "only read-only queries are allowed here, and this statement would change something ({message})"
-    )]
+    #[error("only read-only queries are allowed here, and this statement would change something ({message})")]
     NotReadOnly { message: String },
 
     #[error("query stopped after {} s, its time limit", limit.as_secs_f64())]
@@ -44,9 +42,7 @@ impl WarehouseError {
             Self::MemoryLimit { .. } => {
                 "aggregate more or select fewer columns, or raise [query] memory_limit_mb in darkroom.toml"
             }
-            Self::Execution { .. } => {
-                "the message above names the cause; fix it and run the query again"
-            }
+            Self::Execution { .. } => "the message above names the cause; fix it and run the query again",
             Self::Logs(e) => e.hint(),
             Self::Register { .. } => "check the table's path in darkroom.toml",
         }

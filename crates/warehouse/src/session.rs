@@ -43,14 +43,11 @@ impl std::fmt::Debug for QuerySession {
 
 impl QuerySession {
     pub fn new(limits: QueryLimits) -> Result<Self, WarehouseError> {
-        let bytes = usize::try_from(limits.memory_limit_mb.saturating_mul(1024 * 1024))
-            .unwrap_or(usize::MAX);
+        let bytes = usize::try_from(limits.memory_limit_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_limit(bytes, 1.0)
             .build_arc()
-            .map_err(|e| WarehouseError::Execution {
-                message: e.to_string(),
-            })?;
+            .map_err(|e| WarehouseError::Execution { message: e.to_string() })?;
         let config = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema("darkroom", "public");
@@ -61,11 +58,7 @@ impl QuerySession {
     }
 
     /// The raw log archives below `root`, as the table `name`.
-    pub fn register_log_archives(
-        &self,
-        name: &str,
-        root: &std::path::Path,
-    ) -> Result<(), WarehouseError> {
+    pub fn register_log_archives(&self, name: &str, root: &std::path::Path) -> Result<(), WarehouseError> {
         let table = darkroom_logs::LogArchiveTable::try_new(root)?;
         self.ctx
             .register_table(name, Arc::new(table))
@@ -137,6 +130,12 @@ fn root_message(error: DataFusionError) -> String {
                 Ok(inner) => inner,
                 Err(shared) => return one_line(&shared.to_string()),
             },
+            // The variant names the engine's phase; users need only the message.
+            DataFusionError::Plan(message)
+            | DataFusionError::Execution(message)
+            | DataFusionError::NotImplemented(message) => {
+                return one_line(&message);
+            }
             other => return one_line(&other.to_string()),
         }
     }

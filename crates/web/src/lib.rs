@@ -1,1 +1,2 @@
-//! placeholder
+//! The web app: SQL editor, charts, dashboards, sharing, exports, email
+//! rendering. Not built yet.

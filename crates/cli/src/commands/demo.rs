@@ -25,10 +25,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         report.bytes_uncompressed as f64 / 1e6
     ));
     let query = "SELECT action, count(*) AS events, count(DISTINCT user_id) AS users FROM logs GROUP BY action ORDER BY events DESC";
-    crate::say(&format!(
-        "\n$ darkroom sql --project {} \"{query}\"",
-        dir.display()
-    ));
+    crate::say(&format!("\n$ darkroom sql --project {} \"{query}\"", dir.display()));
     super::sql::run(&super::sql::Args::new(dir.clone(), query))?;
     crate::say(&format!(
         "\nThe raw archives are queryable now: try\n  darkroom sql --project {} \"SELECT event_date, count(DISTINCT visitor_id) FROM logs GROUP BY 1 ORDER BY 1\"\nThe nightly run, the warehouse and the web app come next (see the README's status).",

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use darkroom_pipeline::Project;
-use darkroom_sim::{AdvanceOptions, AdvanceReport, Fault, SimError};
+use darkroom_sim::{AdvanceOptions, AdvanceReport, Fault, Outputs, SimError};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum SimCommand {
@@ -26,7 +26,7 @@ pub struct AdvanceArgs {
     #[arg(long, default_value = "2015-01-05")]
     start: String,
     /// Comma-separated faults: bad_lines=RATE, dead_server=SERVER@YYYY-MM-DDTHH,
-    /// lossy_day=D, duplicate_upload=D, corrupt_gzip=D.
+    /// lossy_day=D, duplicate_upload=D, corrupt_gzip=D, missing_payment=D.
     #[arg(long, default_value = "")]
     faults: String,
 }
@@ -51,7 +51,15 @@ pub fn run(command: SimCommand) -> anyhow::Result<()> {
 
 pub fn advance(args: &AdvanceArgs) -> anyhow::Result<AdvanceReport> {
     let project = Project::load(&args.dir)?;
-    let logs_root = project.logs_root().ok_or(SimError::NoLogsSource)?;
+    let external = project.external();
+    let outputs = Outputs {
+        logs: project.logs_root().ok_or(SimError::NoLogsSource)?,
+        production_url: project.production_url(),
+        google_analytics: external.google_analytics,
+        stripe: external.stripe,
+        paypal: external.paypal,
+        plan: external.plan,
+    };
     let options = AdvanceOptions {
         days: args.days,
         seed: args.seed,
@@ -59,7 +67,7 @@ pub fn advance(args: &AdvanceArgs) -> anyhow::Result<AdvanceReport> {
         start: args.start.clone(),
         faults: Fault::parse_list(&args.faults)?,
     };
-    Ok(darkroom_sim::advance(&project.dir, &logs_root, &options)?)
+    Ok(darkroom_sim::advance(&project.dir, &outputs, &options)?)
 }
 
 impl AdvanceArgs {

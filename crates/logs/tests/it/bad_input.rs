@@ -15,10 +15,7 @@ fn sandwich(bad: &[u8]) -> ReadResult {
     let result = read_plain(&text);
     assert_accounted(&result);
     assert_eq!(result.stats.lines, 3);
-    assert_eq!(
-        result.stats.events, 2,
-        "the good lines around the bad one are kept"
-    );
+    assert_eq!(result.stats.events, 2, "the good lines around the bad one are kept");
     assert_eq!(result.rejected.len(), 1);
     assert_eq!(result.rejected[0].line_number, 2);
     result
@@ -61,10 +58,7 @@ fn malformed_date_is_bad_date() {
 #[test]
 fn non_ascii_dash_in_date_is_bad_date() {
     // U+2011 NON-BREAKING HYPHEN and U+2013 EN DASH look like '-' in a terminal.
-    assert_eq!(
-        reason_of(&good_with(0, "2015\u{2011}02\u{2011}10")),
-        "bad_date"
-    );
+    assert_eq!(reason_of(&good_with(0, "2015\u{2011}02\u{2011}10")), "bad_date");
     assert_eq!(reason_of(&good_with(0, "2015\u{2013}02-10")), "bad_date");
 }
 
@@ -81,10 +75,7 @@ fn leap_day_is_a_date() {
     let text = format!("{}\n", good_with(0, "2016-02-29"));
     let result = read_plain(text.as_bytes());
     assert_eq!(result.stats.events, 1);
-    assert_eq!(
-        result.dates(),
-        [darkroom_logs::days_from_civil(2016, 2, 29)]
-    );
+    assert_eq!(result.dates(), [darkroom_logs::days_from_civil(2016, 2, 29)]);
 }
 
 #[test]
@@ -108,11 +99,7 @@ fn non_numeric_ids_are_bad_ids() {
         assert_eq!(reason_of(&good_with(2, user)), "bad_user_id", "{user}");
     }
     for object in ["photo", "+5", "0", "99999999999999999999"] {
-        assert_eq!(
-            reason_of(&good_with(4, object)),
-            "bad_object_id",
-            "{object}"
-        );
+        assert_eq!(reason_of(&good_with(4, object)), "bad_object_id", "{object}");
     }
 }
 
@@ -168,9 +155,7 @@ fn invalid_utf8_is_invalid_utf8() {
     let result = sandwich(&bad);
     assert_eq!(result.reasons(), ["invalid_utf8"]);
     assert!(
-        result.rejected[0]
-            .raw_line
-            .ends_with("/v2/photos\u{fffd}\u{fffd}"),
+        result.rejected[0].raw_line.ends_with("/v2/photos\u{fffd}\u{fffd}"),
         "lossily decoded"
     );
 }
@@ -204,10 +189,7 @@ fn line_longer_than_any_valid_line_is_quarantined_in_bounded_memory() {
     assert_eq!(result.stats.lines, 3);
     assert_eq!(result.reasons(), ["line_too_long"]);
     assert_eq!(result.rejected[0].line_number, 2);
-    assert_eq!(
-        result.rejected[0].raw_line.len(),
-        darkroom_logs::MAX_RAW_LINE_BYTES
-    );
+    assert_eq!(result.rejected[0].raw_line.len(), darkroom_logs::MAX_RAW_LINE_BYTES);
 }
 
 #[test]
@@ -224,18 +206,12 @@ fn invalid_ip_is_an_event_with_a_warning() {
     assert_accounted(&result);
     assert_eq!(result.stats.events, 2);
     assert_eq!(result.stats.ip_warnings, 1);
-    assert_eq!(
-        result.strings("ip"),
-        [None, Some("123.132.62.123".to_owned())]
-    );
+    assert_eq!(result.strings("ip"), [None, Some("123.132.62.123".to_owned())]);
 }
 
 #[test]
 fn every_reason_code_is_distinct_and_snake_case() {
-    let codes: std::collections::BTreeSet<&str> = darkroom_logs::RejectReason::ALL
-        .iter()
-        .map(|r| r.code())
-        .collect();
+    let codes: std::collections::BTreeSet<&str> = darkroom_logs::RejectReason::ALL.iter().map(|r| r.code()).collect();
     assert_eq!(codes.len(), darkroom_logs::RejectReason::ALL.len());
     assert!(codes.iter().all(|c| {
         c.bytes()

@@ -13,24 +13,18 @@ fn good_line_fills_every_column() {
     assert_accounted(&result);
     let day = days_from_civil(2015, 2, 10);
     assert_eq!(result.dates(), [day]);
-    let expected_time =
-        i64::from(day) * DAY_MICROS + ((10 * 60 + 24) * 60 + 31) * 1_000_000 + 324_440;
+    let expected_time = i64::from(day) * DAY_MICROS + ((10 * 60 + 24) * 60 + 31) * 1_000_000 + 324_440;
     assert_eq!(result.times(), [expected_time]);
     assert_eq!(result.ints("user_id"), [Some(23_432_423)]);
     assert_eq!(result.ints("object_id"), [Some(423_223)]);
     assert_eq!(result.strings("action"), [Some("photo_like".into())]);
     assert_eq!(result.strings("ip"), [Some("123.132.62.123".into())]);
     assert_eq!(result.strings("client"), [Some("iphone".into())]);
-    assert_eq!(
-        result.strings("visitor_id"),
-        [Some("9f1c2a7be04d4c11".into())]
-    );
+    assert_eq!(result.strings("visitor_id"), [Some("9f1c2a7be04d4c11".into())]);
     assert_eq!(result.strings("channel"), [None]);
     assert_eq!(
         result.strings("request"),
-        [Some(
-            "/v2/photos/423223/vote?client=iphone&vid=9f1c2a7be04d4c11".into()
-        )]
+        [Some("/v2/photos/423223/vote?client=iphone&vid=9f1c2a7be04d4c11".into())]
     );
     assert_eq!(result.strings("server"), [Some("api-03".into())]);
     assert_eq!(
@@ -174,8 +168,7 @@ fn late_line_belongs_to_the_day_of_its_own_timestamp() {
     // Written in hour 00 of the 11th, about the 10th.
     let text = "2015-02-10 23:59:58.5 7 login - 1.2.3.4 /login\n2015-02-11 00:00:01 7 login - 1.2.3.4 /login\n";
     let dir = tempfile::tempdir().expect("temp dir");
-    let path =
-        crate::support::write_archive(dir.path(), "2015/02/11/00/api-02.log", text.as_bytes());
+    let path = crate::support::write_archive(dir.path(), "2015/02/11/00/api-02.log", text.as_bytes());
     let file = ArchiveFile::new(dir.path(), path, text.len() as u64);
     assert_eq!(
         file.file_hour,
@@ -190,11 +183,7 @@ fn late_line_belongs_to_the_day_of_its_own_timestamp() {
 
 #[test]
 fn server_is_the_file_name_up_to_its_first_dot() {
-    let file = ArchiveFile::new(
-        Path::new("/logs"),
-        "/logs/2015/02/10/10/api-03.retry.log.gz".into(),
-        1,
-    );
+    let file = ArchiveFile::new(Path::new("/logs"), "/logs/2015/02/10/10/api-03.retry.log.gz".into(), 1);
     assert_eq!(file.server, "api-03");
     assert_eq!(file.source_file, "2015/02/10/10/api-03.retry.log.gz");
     assert!(file.gzip);
@@ -210,10 +199,7 @@ fn listing_finds_archives_and_names_a_missing_folder() {
     crate::support::write_archive(dir.path(), "2015/02/10/10/README.txt", b"not a log");
     let files = darkroom_logs::list_archives(dir.path()).expect("list");
     let names: Vec<&str> = files.iter().map(|f| f.source_file.as_str()).collect();
-    assert_eq!(
-        names,
-        ["2015/02/10/10/api-01.log.gz", "2015/02/10/10/api-02.log"]
-    );
+    assert_eq!(names, ["2015/02/10/10/api-01.log.gz", "2015/02/10/10/api-02.log"]);
 
     let missing = dir.path().join("nope");
     let err = darkroom_logs::list_archives(&missing).expect_err("missing folder");
@@ -231,8 +217,7 @@ fn unreadable_file_is_an_error_naming_the_path() {
         "/nonexistent/2015/02/10/10/api-01.log".into(),
         0,
     );
-    let err = darkroom_logs::FileReader::open(&file, darkroom_logs::ColumnSet::all(), 10)
-        .expect_err("no such file");
+    let err = darkroom_logs::FileReader::open(&file, darkroom_logs::ColumnSet::all(), 10).expect_err("no such file");
     assert!(
         err.to_string()
             .starts_with("cannot open log archive /nonexistent/2015/02/10/10/api-01.log:"),

@@ -44,17 +44,10 @@ fn archive_folder() -> tempfile::TempDir {
 }
 
 async fn query(ctx: &SessionContext, sql: &str) -> Vec<(String, i64)> {
-    let batches = ctx
-        .sql(sql)
-        .await
-        .expect("plan")
-        .collect()
-        .await
-        .expect("run");
+    let batches = ctx.sql(sql).await.expect("plan").collect().await.expect("run");
     let mut rows = Vec::new();
     for batch in batches {
-        let keys =
-            arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8).expect("cast");
+        let keys = arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8).expect("cast");
         let keys = keys.as_string::<i32>();
         let counts = batch.column(1).as_primitive::<Int64Type>();
         for i in 0..batch.num_rows() {
@@ -66,16 +59,9 @@ async fn query(ctx: &SessionContext, sql: &str) -> Vec<(String, i64)> {
 }
 
 fn context(root: &std::path::Path) -> SessionContext {
-    let ctx = SessionContext::new_with_config(
-        SessionConfig::new()
-            .with_target_partitions(2)
-            .with_batch_size(1024),
-    );
-    ctx.register_table(
-        "logs",
-        Arc::new(LogArchiveTable::try_new(root).expect("table")),
-    )
-    .expect("register");
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(2).with_batch_size(1024));
+    ctx.register_table("logs", Arc::new(LogArchiveTable::try_new(root).expect("table")))
+        .expect("register");
     ctx
 }
 
@@ -84,11 +70,7 @@ async fn group_by_action_over_a_folder_of_archives() {
     let dir = archive_folder();
     let ctx = context(dir.path());
     let rows = query(&ctx, "SELECT action, count(*) FROM logs GROUP BY action").await;
-    let corrupt_events = rows
-        .iter()
-        .find(|(a, _)| a == "photo_like")
-        .map_or(0, |r| r.1)
-        - 1;
+    let corrupt_events = rows.iter().find(|(a, _)| a == "photo_like").map_or(0, |r| r.1) - 1;
     assert!(
         corrupt_events > 1000,
         "events before the damage in the corrupt file are readable"
@@ -107,7 +89,11 @@ async fn group_by_action_over_a_folder_of_archives() {
 async fn events_land_on_their_own_day_and_date_filters_prune_files() {
     let dir = archive_folder();
     let ctx = context(dir.path());
-    let by_day = query(&ctx, "SELECT event_date, count(*) FROM logs WHERE event_date <= DATE '2015-02-11' GROUP BY event_date").await;
+    let by_day = query(
+        &ctx,
+        "SELECT event_date, count(*) FROM logs WHERE event_date <= DATE '2015-02-11' GROUP BY event_date",
+    )
+    .await;
     assert_eq!(by_day, [("2015-02-10".into(), 5), ("2015-02-11".into(), 1)]);
 
     let plan = ctx

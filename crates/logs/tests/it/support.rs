@@ -46,21 +46,12 @@ impl ReadResult {
     }
 
     pub fn times(&self) -> Vec<i64> {
-        let array = self
-            .events
-            .column_by_name("event_time")
-            .expect("column exists");
-        array
-            .as_primitive::<TimestampMicrosecondType>()
-            .values()
-            .to_vec()
+        let array = self.events.column_by_name("event_time").expect("column exists");
+        array.as_primitive::<TimestampMicrosecondType>().values().to_vec()
     }
 
     pub fn dates(&self) -> Vec<i32> {
-        let array = self
-            .events
-            .column_by_name("event_date")
-            .expect("column exists");
+        let array = self.events.column_by_name("event_date").expect("column exists");
         array.as_primitive::<Date32Type>().values().to_vec()
     }
 }

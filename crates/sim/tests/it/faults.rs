@@ -56,10 +56,7 @@ fn lossy_day_drops_about_a_tenth_of_that_days_lines_only() {
             .sum()
     };
     assert_eq!(lines(&clean, "2015/02/02"), lines(&faulty, "2015/02/02"));
-    let (all, kept) = (
-        lines(&clean, "2015/02/03") as f64,
-        lines(&faulty, "2015/02/03") as f64,
-    );
+    let (all, kept) = (lines(&clean, "2015/02/03") as f64, lines(&faulty, "2015/02/03") as f64);
     let lost = 1.0 - kept / all;
     assert!((0.07..0.13).contains(&lost), "lost {lost}");
 }
@@ -99,13 +96,7 @@ fn bad_lines_are_quarantined_by_the_reader_in_every_kind() {
         let file = ArchiveFile::new(&faulty.logs(), path.clone(), 0);
         let mut reader = FileReader::open(&file, ColumnSet::all(), 8192).expect("open");
         while let Some(chunk) = reader.next_chunk() {
-            reasons.extend(
-                chunk
-                    .expect("chunk")
-                    .rejected
-                    .iter()
-                    .map(|r| r.reason.code()),
-            );
+            reasons.extend(chunk.expect("chunk").rejected.iter().map(|r| r.reason.code()));
         }
         lines += reader.stats().lines;
         rejected += reader.stats().rejected_lines;
@@ -132,9 +123,7 @@ fn unknown_and_out_of_range_faults_write_nothing() {
     let project = SimProject::new();
     let err = project.try_advance(2, "cosmic_ray=1").expect_err("unknown");
     assert_eq!(err.to_string(), "unknown fault `cosmic_ray`");
-    let err = project
-        .try_advance(2, "lossy_day=2016-01-01")
-        .expect_err("outside");
+    let err = project.try_advance(2, "lossy_day=2016-01-01").expect_err("outside");
     assert!(
         err.to_string()
             .contains("not one of the days this call generates (2015-02-02 to 2015-02-03)")

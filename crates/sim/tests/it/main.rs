@@ -1,5 +1,6 @@
 //! Integration tests of the simulator through its public API and its output files.
 
 mod faults;
+mod production;
 mod support;
 mod truth;

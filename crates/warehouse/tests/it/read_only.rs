@@ -10,10 +10,7 @@ fn session() -> QuerySession {
 
 #[tokio::test]
 async fn select_runs() {
-    let batches = session()
-        .query("SELECT 1 + 1 AS two")
-        .await
-        .expect("select");
+    let batches = session().query("SELECT 1 + 1 AS two").await.expect("select");
     assert_eq!(
         arrow::util::pretty::pretty_format_batches(&batches)
             .expect("format")
@@ -39,13 +36,9 @@ async fn writes_and_ddl_are_refused_with_the_statement_named() {
         "SET datafusion.execution.batch_size = 1".to_owned(),
     ] {
         let err = s.query(&sql).await.expect_err(&sql);
+        assert!(matches!(err, WarehouseError::NotReadOnly { .. }), "{sql}: {err}");
         assert!(
-            matches!(err, WarehouseError::NotReadOnly { .. }),
-            "{sql}: {err}"
-        );
-        assert!(
-            err.to_string()
-                .starts_with("only read-only queries are allowed here"),
+            err.to_string().starts_with("only read-only queries are allowed here"),
             "{err}"
         );
         assert!(err.hint().contains("darkroom run"));
@@ -55,10 +48,7 @@ async fn writes_and_ddl_are_refused_with_the_statement_named() {
     let listing = arrow::util::pretty::pretty_format_batches(&tables)
         .expect("format")
         .to_string();
-    assert!(
-        !listing.contains("| t "),
-        "no table was created:\n{listing}"
-    );
+    assert!(!listing.contains("| t "), "no table was created:\n{listing}");
 }
 
 #[tokio::test]
@@ -71,10 +61,7 @@ async fn insert_into_a_table_is_refused() {
         .collect()
         .await
         .expect("setup");
-    let err = s
-        .query("INSERT INTO t VALUES (1)")
-        .await
-        .expect_err("insert");
+    let err = s.query("INSERT INTO t VALUES (1)").await.expect_err("insert");
     assert!(matches!(err, WarehouseError::NotReadOnly { .. }), "{err}");
     let count = s.query("SELECT count(*) AS n FROM t").await.expect("count");
     let text = arrow::util::pretty::pretty_format_batches(&count)
@@ -124,8 +111,7 @@ async fn a_query_past_its_memory_limit_is_stopped() {
         .expect_err("too big");
     assert!(matches!(err, WarehouseError::MemoryLimit { .. }), "{err}");
     assert!(
-        err.to_string()
-            .starts_with("query stopped at its memory limit of 1 MB"),
+        err.to_string().starts_with("query stopped at its memory limit of 1 MB"),
         "{err}"
     );
 }

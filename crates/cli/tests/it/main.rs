@@ -1,0 +1,231 @@
+//! The `darkroom` binary as a user runs it: arguments in, stdout, stderr and exit code out.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn darkroom(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_darkroom"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("DARKROOM_LOG")
+        .output()
+        .expect("run darkroom")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A project with two simulated days, made through the CLI.
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let init = darkroom(&["init", "site"], dir.path());
+    assert!(init.status.success(), "{}", stderr(&init));
+    let sim = darkroom(
+        &[
+            "sim",
+            "advance",
+            "site",
+            "--days",
+            "2",
+            "--users",
+            "300",
+            "--start",
+            "2015-02-09",
+        ],
+        dir.path(),
+    );
+    assert!(sim.status.success(), "{}", stderr(&sim));
+    assert!(
+        stdout(&sim).starts_with("generated 2015-02-09 to 2015-02-10: 192 files"),
+        "{}",
+        stdout(&sim)
+    );
+    dir
+}
+
+#[test]
+fn sql_over_raw_archives_as_rfc4180_csv() {
+    let dir = project();
+    let out = darkroom(
+        &[
+            "sql",
+            "--project",
+            "site",
+            "--format",
+            "csv",
+            "SELECT action, count(*) FROM logs GROUP BY action ORDER BY action",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("action,count(*)"));
+    let actions: Vec<&str> = lines.map(|l| l.split(',').next().unwrap_or_default()).collect();
+    assert!(actions.contains(&"page_view") && actions.contains(&"signup"), "{text}");
+    assert!(actions.windows(2).all(|w| w[0] < w[1]), "ordered: {text}");
+}
+
+#[test]
+fn csv_quotes_fields_that_need_it_and_json_is_an_array() {
+    let dir = project();
+    let out = darkroom(
+        &[
+            "sql",
+            "--project",
+            "site",
+            "--format",
+            "csv",
+            "SELECT 'a,b' AS x, 'say \"hi\"' AS y, NULL AS z",
+        ],
+        dir.path(),
+    );
+    assert_eq!(stdout(&out), "x,y,z\n\"a,b\",\"say \"\"hi\"\"\",\n");
+    let out = darkroom(
+        &[
+            "sql",
+            "--project",
+            "site",
+            "--format",
+            "json",
+            "SELECT 1 AS n, 'x' AS s",
+        ],
+        dir.path(),
+    );
+    assert_eq!(stdout(&out).trim(), r#"[{"n":1,"s":"x"}]"#);
+}
+
+#[test]
+fn timestamps_print_as_utc_iso_8601() {
+    let dir = project();
+    let out = darkroom(
+        &[
+            "sql",
+            "--project",
+            "site",
+            "--format",
+            "csv",
+            "SELECT min(event_time) AS first FROM logs",
+        ],
+        dir.path(),
+    );
+    let text = stdout(&out);
+    let value = text.lines().nth(1).unwrap_or_default();
+    assert!(
+        value.starts_with("2015-02-0") && value.ends_with('Z') && value.contains('T'),
+        "{text}"
+    );
+}
+
+#[test]
+fn writes_are_refused_with_exit_code_1_and_a_hint() {
+    let dir = project();
+    let out = darkroom(&["sql", "--project", "site", "CREATE TABLE t AS SELECT 1"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].starts_with("error: only read-only queries are allowed here"),
+        "{err}"
+    );
+    assert!(lines[1].starts_with("hint: write a SELECT"), "{err}");
+}
+
+#[test]
+fn bad_sql_names_the_problem() {
+    let dir = project();
+    let out = darkroom(&["sql", "--project", "site", "SELECT nope FROM logs"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("error: SQL error:") && stderr(&out).contains("nope"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_folder_that_is_not_a_project_is_exit_code_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = darkroom(&["sql", "SELECT 1"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: . is not a darkroom project: it has no darkroom.toml\nhint: run inside a project folder or pass --project DIR; `darkroom init DIR` writes a new project\n"
+    );
+    let out = darkroom(&["sim", "advance", "nowhere"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!dir.path().join("nowhere").exists(), "nothing was created");
+}
+
+#[test]
+fn a_missing_log_folder_is_named_with_exit_code_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(darkroom(&["init", "site"], dir.path()).status.success());
+    let out = darkroom(&["sql", "--project", "site", "SELECT count(*) FROM logs"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.starts_with("error: log folder site/logs does not exist\n"), "{err}");
+    assert!(err.contains("hint: set [sources.logs] path"), "{err}");
+}
+
+#[test]
+fn an_unknown_log_format_in_the_project_file_is_exit_code_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(darkroom(&["init", "site"], dir.path()).status.success());
+    let file = dir.path().join("site/darkroom.toml");
+    let text = std::fs::read_to_string(&file)
+        .expect("read")
+        .replace("\"api-v1\"", "\"apache-combined\"");
+    std::fs::write(&file, text).expect("write");
+    let out = darkroom(&["sql", "--project", "site", "SELECT 1"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("site/darkroom.toml line 12, column 10: unknown variant `apache-combined`, expected `api-v1`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unknown_fault_is_exit_code_2_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(darkroom(&["init", "site"], dir.path()).status.success());
+    let out = darkroom(&["sim", "advance", "site", "--faults", "gremlins=3"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("error: unknown fault `gremlins`\nhint: faults are bad_lines=RATE"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.path().join("site/logs").exists());
+}
+
+#[test]
+fn init_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(darkroom(&["init", "site"], dir.path()).status.success());
+    let out = darkroom(&["init", "site"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with("error: site is already a darkroom project"));
+}
+
+#[test]
+fn demo_generates_and_queries_a_fresh_project() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = darkroom(&["demo", "--days", "3"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("wrote a new project in darkroom-demo"), "{text}");
+    assert!(text.contains("| photo_view"), "{text}");
+    let again = darkroom(&["demo", "--days", "1"], dir.path());
+    assert!(
+        stdout(&again).contains("wrote a new project in darkroom-demo-2"),
+        "never reuses a folder"
+    );
+}

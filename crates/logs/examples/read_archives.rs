@@ -1,0 +1,99 @@
+//! Reads every archive below a folder to Arrow and reports throughput as one JSON line.
+//!
+//!     read_archives DIR [--threads N] [--mode parse|decompress]
+//!
+//! `parse` runs `SELECT *` through the `logs` table (all twelve columns built);
+//! `decompress` only inflates the files, the floor that parsing gzip cannot beat.
+#![allow(clippy::print_stdout, clippy::unwrap_used)]
+
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use darkroom_logs::{LogArchiveTable, list_archives};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::StreamExt;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = std::path::PathBuf::from(
+        args.get(1)
+            .expect("usage: read_archives DIR [--threads N] [--mode parse|decompress]"),
+    );
+    let option = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let threads: usize = option("--threads").map_or(2, |t| t.parse().unwrap());
+    let mode = option("--mode").unwrap_or_else(|| "parse".into());
+    let started = Instant::now();
+    let (rows, bytes) = match mode.as_str() {
+        "decompress" => decompress(&dir, threads),
+        _ => parse(&dir, threads),
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{{\"mode\":\"{mode}\",\"threads\":{threads},\"rows\":{rows},\"bytes\":{bytes},\"seconds\":{seconds:.4}}}"
+    );
+}
+
+fn parse(dir: &std::path::Path, threads: usize) -> (u64, u64) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .max_blocking_threads(threads)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(threads));
+        ctx.register_table("logs", Arc::new(LogArchiveTable::try_new(dir).unwrap()))
+            .unwrap();
+        let mut stream = ctx
+            .sql("SELECT * FROM logs")
+            .await
+            .unwrap()
+            .execute_stream()
+            .await
+            .unwrap();
+        let (mut rows, mut bytes) = (0u64, 0u64);
+        while let Some(batch) = stream.next().await {
+            let batch = batch.unwrap();
+            rows += batch.num_rows() as u64;
+            bytes += batch.get_array_memory_size() as u64;
+        }
+        (rows, bytes)
+    })
+}
+
+fn decompress(dir: &std::path::Path, threads: usize) -> (u64, u64) {
+    let files = list_archives(dir).unwrap();
+    let next = AtomicUsize::new(0);
+    let total = AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let mut buf = vec![0u8; 1 << 20];
+                while let Some(file) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let handle =
+                        std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&file.path).unwrap());
+                    let mut reader: Box<dyn Read> = if file.gzip {
+                        Box::new(flate2::read::MultiGzDecoder::new(handle))
+                    } else {
+                        Box::new(handle)
+                    };
+                    loop {
+                        let n = reader.read(&mut buf).unwrap();
+                        if n == 0 {
+                            break;
+                        }
+                        total.fetch_add(n as u64, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    (0, total.load(Ordering::Relaxed))
+}
