@@ -20,6 +20,7 @@ use crate::commerce::Provider;
 use crate::error::SimError;
 use crate::exports::{GA_HEADER, PROVIDER_HEADER, ga_row, missing_charge, provider_rows};
 use crate::faults::Fault;
+use crate::funnels::Funnels;
 use crate::lines::{MALFORMED_KINDS, malform, write_line};
 use crate::plan::Plan;
 use crate::production::Production;
@@ -29,6 +30,7 @@ use crate::world::{Changes, SERVERS, SimEvent, World, WorldSpec};
 
 pub const WORLD_FILE: &str = "sim/world.toml";
 pub const TRUTH_METRICS_FILE: &str = "truth/daily_metrics.csv";
+pub const TRUTH_FUNNELS_FILE: &str = "truth/funnels.csv";
 const TRUTH_HEADER: &str = "date,metric,value";
 const STAGING: &str = "sim/.staging";
 
@@ -170,6 +172,7 @@ pub fn advance(project_dir: &Path, outputs: &Outputs, options: &AdvanceOptions) 
     for day in start..=last {
         replay.complete_through(day + 1);
         let changes = replay.take_changes_through(day);
+        replay.feed_funnels(day);
         if day < first {
             if replay.plan.needs(day) {
                 let metrics = replay.metrics(day);
@@ -213,6 +216,7 @@ pub fn advance(project_dir: &Path, outputs: &Outputs, options: &AdvanceOptions) 
             })
             .collect();
         append_rows(&project_dir.join(TRUTH_METRICS_FILE), TRUTH_HEADER, &truth)?;
+        write_atomically(&project_dir.join(TRUTH_FUNNELS_FILE), replay.funnels.csv().as_bytes())?;
         replay.plan.observe(day, &metrics);
         if let Some(path) = &outputs.plan {
             write_atomically(path, replay.plan.csv(start, last).as_bytes())?;
@@ -245,6 +249,7 @@ struct Replay {
     sessions_fed_through: i64,
     snapshots: Snapshots,
     plan: Plan,
+    funnels: Funnels,
     /// Production changes of each simulated day not yet written.
     changes: BTreeMap<i64, Changes>,
 }
@@ -259,6 +264,7 @@ impl Replay {
             sessions_fed_through: spec.start - 1,
             snapshots: Snapshots::default(),
             plan: Plan::default(),
+            funnels: Funnels::default(),
             changes: BTreeMap::new(),
         }
     }
@@ -295,6 +301,12 @@ impl Replay {
         let mut metrics = day_metrics(&self.world, day, events, &self.sessions);
         metrics.extend(commerce_metrics(&self.world, day, &self.snapshots));
         metrics
+    }
+
+    /// Follows everyone through the funnels with everything dated `day`.
+    fn feed_funnels(&mut self, day: i64) {
+        let events = self.by_date.get(&day).map(Vec::as_slice).unwrap_or_default();
+        self.funnels.add_day(&self.world, day, events);
     }
 
     /// The production changes up to the end of `day`, merged, oldest first.

@@ -12,6 +12,7 @@ mod commerce;
 mod error;
 mod exports;
 mod faults;
+mod funnels;
 mod lines;
 mod plan;
 mod production;
@@ -19,7 +20,9 @@ mod random;
 mod truth;
 mod world;
 
-pub use advance::{AdvanceOptions, AdvanceReport, Outputs, TRUTH_METRICS_FILE, WORLD_FILE, advance, server_name};
+pub use advance::{
+    AdvanceOptions, AdvanceReport, Outputs, TRUTH_FUNNELS_FILE, TRUTH_METRICS_FILE, WORLD_FILE, advance, server_name,
+};
 pub use calendar::{date, parse_date};
 pub use commerce::{Payment, Plan, Provider, StockPurchase, Subscription};
 pub use error::SimError;

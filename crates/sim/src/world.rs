@@ -387,7 +387,7 @@ impl World {
             let photo = &self.photos[accepted[rng.below(accepted.len() as u64) as usize]];
             let (photo_id, seller) = (photo.id, photo.user);
             let buyer = if rng.chance(0.55) {
-                Some(self.random_user_other_than(rng, seller))
+                Some(self.random_buyer(rng, seller, day))
             } else {
                 None
             };
@@ -649,6 +649,20 @@ impl World {
             rng.below(n)
         };
         self.photos[at as usize].id
+    }
+
+    /// New users buy more: a third of buyers signed up in the last 30 days, when there are such users.
+    fn random_buyer(&self, rng: &mut Random, seller: u64, day: i64) -> u64 {
+        let since = (day - 30) * MICROS_PER_DAY;
+        let signed_up_here = &self.users[self.spec.users as usize..];
+        let recent = signed_up_here.len() - signed_up_here.partition_point(|u| u.created < since);
+        if recent > 0 && rng.chance(0.35) {
+            let user = &signed_up_here[signed_up_here.len() - 1 - rng.below(recent as u64) as usize];
+            if user.id != seller {
+                return user.id;
+            }
+        }
+        self.random_user_other_than(rng, seller)
     }
 
     fn random_user_other_than(&self, rng: &mut Random, id: u64) -> u64 {

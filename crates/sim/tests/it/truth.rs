@@ -92,6 +92,9 @@ fn same_seed_same_bytes_however_the_days_are_split() {
     in_steps.advance(3, "");
     assert_eq!(once.files(), in_steps.files());
     assert_eq!(once.truth(), in_steps.truth());
+    let funnels =
+        |p: &SimProject| std::fs::read_to_string(p.dir.path().join(darkroom_sim::TRUTH_FUNNELS_FILE)).expect("funnels");
+    assert_eq!(funnels(&once), funnels(&in_steps));
     assert_eq!(once.files().len(), 6 * 24 * 4, "four servers archive a file every hour");
 }
 
@@ -124,4 +127,42 @@ fn a_bad_start_date_is_refused_and_nothing_is_written() {
     );
     assert!(!project.logs().exists());
     assert!(!project.dir.path().join(darkroom_sim::WORLD_FILE).exists());
+}
+
+#[test]
+fn funnel_truth_narrows_step_by_step_and_every_signup_of_a_new_visitor_enters() {
+    let project = SimProject::new();
+    project.advance(21, "");
+    let text = std::fs::read_to_string(project.dir.path().join(darkroom_sim::TRUTH_FUNNELS_FILE)).expect("funnels");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("funnel,entry_week,step,reached"));
+    let rows: Vec<Vec<String>> = lines.map(|l| l.split(',').map(str::to_owned).collect()).collect();
+    for pair in rows.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if a[0] == b[0] && a[1] == b[1] {
+            let (x, y): (u64, u64) = (a[3].parse().expect("n"), b[3].parse().expect("n"));
+            assert!(
+                y <= x,
+                "each step reaches no more people than the one before: {a:?} {b:?}"
+            );
+        }
+    }
+    let signups_in_funnel: u64 = rows
+        .iter()
+        .filter(|r| r[0] == "engagement" && r[2] == "signup")
+        .map(|r| r[3].parse::<u64>().expect("n"))
+        .sum();
+    let signup_events: f64 = project
+        .truth()
+        .values()
+        .map(|m| m["signup_events"].parse::<f64>().expect("n"))
+        .sum();
+    assert!(signups_in_funnel > 0 && signups_in_funnel as f64 <= signup_events);
+    for funnel in ["engagement", "contributor", "buyer"] {
+        assert!(
+            rows.iter()
+                .any(|r| r[0] == funnel && r[3] != "0" && r[2] != "first_page_view" && r[2] != "signup"),
+            "{funnel} converts someone past signup"
+        );
+    }
 }
