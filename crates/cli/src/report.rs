@@ -51,7 +51,7 @@ fn classify(error: &anyhow::Error) -> (&'static str, u8) {
         }
         if let Some(e) = cause.downcast_ref::<WarehouseError>() {
             let code = match e {
-                WarehouseError::Logs(_) | WarehouseError::Register { .. } => BAD_USAGE,
+                WarehouseError::Logs(_) | WarehouseError::Archive { .. } | WarehouseError::Register { .. } => BAD_USAGE,
                 _ => WORK_FAILED,
             };
             return (e.hint(), code);

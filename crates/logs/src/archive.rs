@@ -74,7 +74,8 @@ pub fn list_archives(root: &Path) -> Result<Vec<ArchiveFile>, LogsError> {
         return Err(LogsError::RootNotAFolder { path: root.to_owned() });
     }
     let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+    // Shippers often link archives in; a broken link must be an error, not a silent skip.
+    for entry in walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name() {
         let entry = entry.map_err(|source| LogsError::List {
             path: source.path().unwrap_or(root).to_owned(),
             source,

@@ -22,6 +22,10 @@ pub enum WarehouseError {
     #[error(transparent)]
     Logs(#[from] darkroom_logs::LogsError),
 
+    /// A log archive failed while a query read it.
+    #[error("{message}")]
+    Archive { message: String, hint: &'static str },
+
     #[error("cannot register table {table}: {message}")]
     Register { table: String, message: String },
 }
@@ -44,6 +48,7 @@ impl WarehouseError {
             }
             Self::Execution { .. } => "the message above names the cause; fix it and run the query again",
             Self::Logs(e) => e.hint(),
+            Self::Archive { hint, .. } => hint,
             Self::Register { .. } => "check the table's path in darkroom.toml",
         }
     }

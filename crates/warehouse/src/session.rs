@@ -108,6 +108,14 @@ impl QuerySession {
     }
 
     fn execution_error(&self, error: DataFusionError) -> WarehouseError {
+        if let DataFusionError::External(cause) = error.find_root()
+            && let Some(logs) = cause.downcast_ref::<darkroom_logs::LogsError>()
+        {
+            return WarehouseError::Archive {
+                message: logs.to_string(),
+                hint: logs.hint(),
+            };
+        }
         let message = root_message(error);
         if message.contains("Resources exhausted") {
             WarehouseError::MemoryLimit {

@@ -229,3 +229,36 @@ fn demo_generates_and_queries_a_fresh_project() {
         "never reuses a folder"
     );
 }
+
+#[test]
+fn an_archive_that_cannot_be_read_is_named_with_exit_code_2() {
+    let dir = project();
+    let hour = dir.path().join("site/logs/2015/02/10/05");
+    std::os::unix::fs::symlink("/nonexistent/api-09.log.gz", hour.join("api-09.log.gz")).expect("symlink");
+    let out = darkroom(&["sql", "--project", "site", "SELECT count(*) FROM logs"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: cannot list log folder site/logs/2015/02/10/05/api-09.log.gz:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("\nhint: check that the file exists and that this user may read it"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_production_url_of_an_unknown_kind_is_exit_code_2_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(darkroom(&["init", "site"], dir.path()).status.success());
+    let file = dir.path().join("site/darkroom.toml");
+    let text = std::fs::read_to_string(&file)
+        .expect("read")
+        .replace("sqlite://production.db", "oracle://prod/db");
+    std::fs::write(&file, text).expect("write");
+    let out = darkroom(&["sim", "advance", "site"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with("error: production URL `oracle://prod/db` is not sqlite://, mysql:// or postgres://\nhint: set [sources.production] url"), "{}", stderr(&out));
+    assert!(!dir.path().join("site/logs").exists());
+}
