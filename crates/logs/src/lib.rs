@@ -13,6 +13,7 @@ mod line;
 mod reader;
 mod reason;
 mod schema;
+#[cfg(feature = "datafusion")]
 mod table;
 mod vocab;
 
@@ -22,5 +23,6 @@ pub use line::{Event, LineParser, MAX_REQUEST_BYTES, days_from_civil};
 pub use reader::{Chunk, FileReader, FileStats, MAX_LINE_BYTES, MAX_RAW_LINE_BYTES, RejectedLine};
 pub use reason::RejectReason;
 pub use schema::{ColumnSet, EventColumn, event_schema, utc_micros};
+#[cfg(feature = "datafusion")]
 pub use table::LogArchiveTable;
 pub use vocab::{Action, Channel, Client};

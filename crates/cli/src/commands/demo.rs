@@ -17,7 +17,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     crate::say(&format!("wrote a new project in {}", dir.display()));
     let report = super::sim::advance(&super::sim::AdvanceArgs::new(dir.clone(), args.days))?;
     crate::say(&format!(
-        "generated a photo site from {} to {}: {} log files, {} lines, {:.1} MB",
+        "generated a photo site from {} to {}: {} log files, {} lines, {:.1} MB; \
+         its production database (production.db), GA and payment exports (external/), plan.csv, \
+         and the true numbers (truth/)",
         report.first_day,
         report.last_day,
         report.files,
