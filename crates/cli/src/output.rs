@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use clap::ValueEnum;
 
@@ -12,7 +13,15 @@ pub enum Format {
     Json,
 }
 
-pub fn write_batches(out: &mut impl Write, batches: &[RecordBatch], format: Format) -> anyhow::Result<()> {
+pub fn write_batches(
+    out: &mut impl Write,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    format: Format,
+) -> anyhow::Result<()> {
+    // An answer of no rows still names its columns.
+    let empty = [RecordBatch::new_empty(schema.clone())];
+    let batches = if batches.is_empty() { &empty[..] } else { batches };
     match format {
         Format::Table => {
             writeln!(out, "{}", arrow::util::pretty::pretty_format_batches(batches)?)?;
@@ -24,9 +33,6 @@ pub fn write_batches(out: &mut impl Write, batches: &[RecordBatch], format: Form
                 .build(&mut *out);
             for batch in batches {
                 writer.write(batch)?;
-            }
-            if batches.is_empty() {
-                // A header-only answer still tells the reader there were no rows.
             }
         }
         Format::Json => {

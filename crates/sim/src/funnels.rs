@@ -210,7 +210,8 @@ mod tests {
     use crate::world::WorldSpec;
     use darkroom_logs::Client;
 
-    const START: i64 = 20_000; // a Monday: 2024-10-04 is not, but weeks are computed, not assumed
+    /// Any day: entry weeks are computed from it, never assumed.
+    const START: i64 = 20_000;
     const HOUR: i64 = 3_600_000_000;
 
     fn world_with_visitor() -> World {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use datafusion::error::DataFusionError;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
@@ -75,6 +76,11 @@ impl QuerySession {
 
     /// Plans `sql`, refuses anything but reads, and runs it within the limits.
     pub async fn query(&self, sql: &str) -> Result<Vec<RecordBatch>, WarehouseError> {
+        Ok(self.query_with_schema(sql).await?.1)
+    }
+
+    /// As [`Self::query`], with the result's schema, which an answer of no rows still has.
+    pub async fn query_with_schema(&self, sql: &str) -> Result<(SchemaRef, Vec<RecordBatch>), WarehouseError> {
         let plan = self
             .ctx
             .state()
@@ -98,11 +104,12 @@ impl QuerySession {
             .map_err(|e| WarehouseError::Sql {
                 message: root_message(e),
             })?;
+        let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
         match tokio::time::timeout(self.limits.timeout, frame.collect()).await {
             Err(_) => Err(WarehouseError::Timeout {
                 limit: self.limits.timeout,
             }),
-            Ok(Ok(batches)) => Ok(batches),
+            Ok(Ok(batches)) => Ok((schema, batches)),
             Ok(Err(e)) => Err(self.execution_error(e)),
         }
     }

@@ -23,15 +23,15 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         timeout: Duration::from_secs(project.config.query.timeout_seconds),
     };
     let runtime = tokio::runtime::Runtime::new()?;
-    let batches = runtime.block_on(async {
+    let (schema, batches) = runtime.block_on(async {
         let session = QuerySession::new(limits)?;
         if let Some(root) = project.logs_root() {
             session.register_log_archives("logs", &root)?;
         }
-        session.query(&args.query).await
+        session.query_with_schema(&args.query).await
     })?;
     let stdout = std::io::stdout();
-    write_batches(&mut stdout.lock(), &batches, args.format)
+    write_batches(&mut stdout.lock(), &schema, &batches, args.format)
 }
 
 impl Args {

@@ -20,6 +20,11 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// `darkroom sql --project site --format FORMAT QUERY` in `cwd`.
+fn sql(cwd: &Path, format: &str, query: &str) -> Output {
+    darkroom(&["sql", "--project", "site", "--format", format, query], cwd)
+}
+
 /// A project with two simulated days, made through the CLI.
 fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -51,16 +56,10 @@ fn project() -> tempfile::TempDir {
 #[test]
 fn sql_over_raw_archives_as_rfc4180_csv() {
     let dir = project();
-    let out = darkroom(
-        &[
-            "sql",
-            "--project",
-            "site",
-            "--format",
-            "csv",
-            "SELECT action, count(*) FROM logs GROUP BY action ORDER BY action",
-        ],
+    let out = sql(
         dir.path(),
+        "csv",
+        "SELECT action, count(*) FROM logs GROUP BY action ORDER BY action",
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
@@ -74,46 +73,16 @@ fn sql_over_raw_archives_as_rfc4180_csv() {
 #[test]
 fn csv_quotes_fields_that_need_it_and_json_is_an_array() {
     let dir = project();
-    let out = darkroom(
-        &[
-            "sql",
-            "--project",
-            "site",
-            "--format",
-            "csv",
-            "SELECT 'a,b' AS x, 'say \"hi\"' AS y, NULL AS z",
-        ],
-        dir.path(),
-    );
+    let out = sql(dir.path(), "csv", "SELECT 'a,b' AS x, 'say \"hi\"' AS y, NULL AS z");
     assert_eq!(stdout(&out), "x,y,z\n\"a,b\",\"say \"\"hi\"\"\",\n");
-    let out = darkroom(
-        &[
-            "sql",
-            "--project",
-            "site",
-            "--format",
-            "json",
-            "SELECT 1 AS n, 'x' AS s",
-        ],
-        dir.path(),
-    );
+    let out = sql(dir.path(), "json", "SELECT 1 AS n, 'x' AS s");
     assert_eq!(stdout(&out).trim(), r#"[{"n":1,"s":"x"}]"#);
 }
 
 #[test]
 fn timestamps_print_as_utc_iso_8601() {
     let dir = project();
-    let out = darkroom(
-        &[
-            "sql",
-            "--project",
-            "site",
-            "--format",
-            "csv",
-            "SELECT min(event_time) AS first FROM logs",
-        ],
-        dir.path(),
-    );
+    let out = sql(dir.path(), "csv", "SELECT min(event_time) AS first FROM logs");
     let text = stdout(&out);
     let value = text.lines().nth(1).unwrap_or_default();
     assert!(
@@ -261,4 +230,16 @@ fn a_production_url_of_an_unknown_kind_is_exit_code_2_and_writes_nothing() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).starts_with("error: production URL `oracle://prod/db` is not sqlite://, mysql:// or postgres://\nhint: set [sources.production] url"), "{}", stderr(&out));
     assert!(!dir.path().join("site/logs").exists());
+}
+
+#[test]
+fn an_answer_of_no_rows_still_has_its_csv_header() {
+    let dir = project();
+    let out = sql(
+        dir.path(),
+        "csv",
+        "SELECT action, user_id FROM logs WHERE action = 'no_such_action'",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "action,user_id\n");
 }
