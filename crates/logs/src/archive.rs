@@ -65,14 +65,20 @@ pub fn is_archive_name(name: &str) -> bool {
     name.ends_with(".log") || name.ends_with(".log.gz")
 }
 
-/// Every archive file below `root`, sorted by path.
-pub fn list_archives(root: &Path) -> Result<Vec<ArchiveFile>, LogsError> {
+/// The root exists and is a folder: what a reader can check without listing it.
+pub fn check_root(root: &Path) -> Result<(), LogsError> {
     if !root.exists() {
         return Err(LogsError::MissingRoot { path: root.to_owned() });
     }
     if !root.is_dir() {
         return Err(LogsError::RootNotAFolder { path: root.to_owned() });
     }
+    Ok(())
+}
+
+/// Every archive file below `root`, sorted by path.
+pub fn list_archives(root: &Path) -> Result<Vec<ArchiveFile>, LogsError> {
+    check_root(root)?;
     let mut files = Vec::new();
     // Shippers often link archives in; a broken link must be an error, not a silent skip.
     for entry in walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name() {

@@ -23,7 +23,7 @@ use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
 
-use crate::archive::{ArchiveFile, list_archives};
+use crate::archive::{ArchiveFile, check_root, list_archives};
 use crate::reader::FileReader;
 use crate::schema::{ColumnSet, event_schema};
 
@@ -37,10 +37,10 @@ pub struct LogArchiveTable {
 }
 
 impl LogArchiveTable {
-    /// Fails early, with the path, when the folder is missing.
+    /// Fails early, with the path, when the folder is missing; files are listed at each scan.
     pub fn try_new(root: impl Into<PathBuf>) -> Result<Self, crate::LogsError> {
         let root = root.into();
-        list_archives(&root)?;
+        check_root(&root)?;
         Ok(Self { root })
     }
 }
