@@ -49,32 +49,22 @@ pub fn write_line(out: &mut String, event: &SimEvent, visitor: &Visitor) {
         (ip >> 8) & 255,
         ip & 255
     );
-    let object = event.object.unwrap_or_default();
-    match event.action {
-        Action::PageView => out.push_str(["/", "/popular", "/fresh", "/editors"][(event.time % 4) as usize]),
-        Action::Signup => out.push_str("/v2/users"),
-        Action::Login => out.push_str("/v2/sessions"),
-        Action::PhotoView => {
-            let _ = write!(out, "/v2/photos/{object}");
-        }
-        Action::PhotoLike => {
-            let _ = write!(out, "/v2/photos/{object}/vote");
-        }
-        Action::PhotoFavourite => {
-            let _ = write!(out, "/v2/photos/{object}/favorite");
-        }
-        Action::PhotoComment => {
-            let _ = write!(out, "/v2/photos/{object}/comments");
-        }
-        Action::Follow => {
-            let _ = write!(out, "/v2/users/{object}/follow");
-        }
-        Action::PhotoUpload => {
-            let _ = write!(out, "/v2/photos/{object}/upload");
-        }
-        Action::MarketplaceSubmit => {
-            let _ = write!(out, "/v2/marketplace/photos/{object}");
-        }
+    // The API path around the object id: the same bytes the app's routes produce.
+    let (prefix, suffix) = match event.action {
+        Action::PageView => (["/", "/popular", "/fresh", "/editors"][(event.time % 4) as usize], None),
+        Action::Signup => ("/v2/users", None),
+        Action::Login => ("/v2/sessions", None),
+        Action::PhotoView => ("/v2/photos/", Some("")),
+        Action::PhotoLike => ("/v2/photos/", Some("/vote")),
+        Action::PhotoFavourite => ("/v2/photos/", Some("/favorite")),
+        Action::PhotoComment => ("/v2/photos/", Some("/comments")),
+        Action::Follow => ("/v2/users/", Some("/follow")),
+        Action::PhotoUpload => ("/v2/photos/", Some("/upload")),
+        Action::MarketplaceSubmit => ("/v2/marketplace/photos/", Some("")),
+    };
+    out.push_str(prefix);
+    if let Some(suffix) = suffix {
+        let _ = write!(out, "{}{suffix}", event.object.unwrap_or_default());
     }
     // Clients order their parameters differently; the reader must not care.
     if event.time % 3 == 0 {
