@@ -1,5 +1,7 @@
+pub mod dag;
 pub mod demo;
 pub mod init;
+pub mod run;
 pub mod sim;
 pub mod sql;
 

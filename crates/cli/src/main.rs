@@ -27,8 +27,12 @@ enum Command {
     /// The synthetic photo site.
     #[command(subcommand)]
     Sim(commands::sim::SimCommand),
+    /// The nightly run for a day, or for each day of a range (a backfill).
+    Run(commands::run::Args),
     /// A read-only query on the warehouse and the raw log archives (table `logs`).
     Sql(commands::sql::Args),
+    /// The task graph, as text or Graphviz DOT.
+    Dag(commands::dag::Args),
     /// Generate a photo site in a fresh folder and query it.
     Demo(commands::demo::Args),
 }
@@ -48,7 +52,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Init(args) => commands::init::run(&args),
         Command::Sim(command) => commands::sim::run(command),
+        Command::Run(args) => commands::run::run(&args),
         Command::Sql(args) => commands::sql::run(&args),
+        Command::Dag(args) => commands::dag::run(&args),
         Command::Demo(args) => commands::demo::run(&args),
     };
     match result {

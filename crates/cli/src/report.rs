@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use darkroom_logs::LogsError;
-use darkroom_pipeline::ProjectError;
+use darkroom_pipeline::{PipelineError, ProjectError};
 use darkroom_sim::SimError;
 use darkroom_warehouse::WarehouseError;
 
@@ -40,6 +40,12 @@ fn classify(error: &anyhow::Error) -> (&'static str, u8) {
         if let Some(e) = cause.downcast_ref::<UsageError>() {
             return (e.hint, BAD_USAGE);
         }
+        if let Some(e) = cause.downcast_ref::<PipelineError>() {
+            if let PipelineError::Warehouse(inner) = e {
+                return warehouse(inner);
+            }
+            return (e.hint(), if e.is_usage() { BAD_USAGE } else { WORK_FAILED });
+        }
         if let Some(e) = cause.downcast_ref::<ProjectError>() {
             return (e.hint(), BAD_USAGE);
         }
@@ -50,12 +56,16 @@ fn classify(error: &anyhow::Error) -> (&'static str, u8) {
             return (e.hint(), if e.is_usage() { BAD_USAGE } else { WORK_FAILED });
         }
         if let Some(e) = cause.downcast_ref::<WarehouseError>() {
-            let code = match e {
-                WarehouseError::Logs(_) | WarehouseError::Archive { .. } | WarehouseError::Register { .. } => BAD_USAGE,
-                _ => WORK_FAILED,
-            };
-            return (e.hint(), code);
+            return warehouse(e);
         }
     }
     ("", WORK_FAILED)
+}
+
+fn warehouse(error: &WarehouseError) -> (&'static str, u8) {
+    let code = match error {
+        WarehouseError::Logs(_) | WarehouseError::Archive { .. } | WarehouseError::Register { .. } => BAD_USAGE,
+        _ => WORK_FAILED,
+    };
+    (error.hint(), code)
 }

@@ -1,9 +1,27 @@
 //! The project and its nightly run.
 //!
 //! A project is a folder of files; [`Project::load`] reads and validates its
-//! `darkroom.toml`, resolving every path against the project folder. The DAG
-//! runner will live here too (issue 4).
+//! `darkroom.toml`. [`project_dag`] joins the built-in tasks (load logs,
+//! snapshot production, subscriber snapshot) and the SQL models of
+//! `models/*.sql` into one [`Dag`]; [`run_range`] runs it for each day, under
+//! the project's lock, recording every run in the state database.
 
+mod dag;
+mod error;
+mod load;
+mod lock;
+mod model;
 mod project;
+mod runner;
+mod session;
+mod snapshot;
+mod state;
 
+pub use dag::{Dag, Task, TaskKind};
+pub use error::PipelineError;
+pub use lock::{LOCK_FILE, RunLock};
+pub use model::{Model, RUN_DAYS};
 pub use project::{LogFormat, PROJECT_FILE, Project, ProjectConfig, ProjectError};
+pub use runner::{RunOptions, RunReport, TaskReport, day_text, parse_day, project_dag, run_range};
+pub use session::open_query_session;
+pub use state::{STATE_FILE, StateDb, TaskState};

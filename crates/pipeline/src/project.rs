@@ -57,6 +57,24 @@ pub struct ProjectConfig {
     pub sources: SourcesSection,
     #[serde(default)]
     pub query: QuerySection,
+    #[serde(default)]
+    pub run: RunSection,
+}
+
+/// How the nightly run uses the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSection {
+    /// Tasks of one run that may execute at the same time (independent ones only).
+    pub max_concurrent_tasks: usize,
+}
+
+impl Default for RunSection {
+    fn default() -> Self {
+        Self {
+            max_concurrent_tasks: 2,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -85,6 +103,13 @@ pub struct SourcesSection {
 #[serde(deny_unknown_fields)]
 pub struct ProductionSection {
     pub url: String,
+    /// How long the snapshot waits for a connection before the task fails.
+    #[serde(default = "default_connect_timeout_seconds")]
+    pub connect_timeout_seconds: u64,
+}
+
+fn default_connect_timeout_seconds() -> u64 {
+    10
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -148,12 +173,31 @@ impl Project {
             source,
         })?;
         let config = Self::parse(&text, &path)?;
-        if config.query.timeout_seconds == 0 {
-            return Err(ProjectError::Invalid {
-                path,
-                location: String::new(),
-                message: "[query] timeout_seconds must be at least 1".into(),
-            });
+        for (zero, message) in [
+            (
+                config.query.timeout_seconds == 0,
+                "[query] timeout_seconds must be at least 1",
+            ),
+            (
+                config.run.max_concurrent_tasks == 0,
+                "[run] max_concurrent_tasks must be at least 1",
+            ),
+            (
+                config
+                    .sources
+                    .production
+                    .as_ref()
+                    .is_some_and(|p| p.connect_timeout_seconds == 0),
+                "[sources.production] connect_timeout_seconds must be at least 1",
+            ),
+        ] {
+            if zero {
+                return Err(ProjectError::Invalid {
+                    path,
+                    location: String::new(),
+                    message: message.into(),
+                });
+            }
         }
         Ok(Self {
             dir: dir.to_owned(),
@@ -169,10 +213,17 @@ impl Project {
                 let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
                 format!(" line {line}, column {column}")
             });
+            let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+            let key = e.span().and_then(|span| key_at(text, span.start));
             ProjectError::Invalid {
                 path: path.to_owned(),
                 location,
-                message: e.message().split_whitespace().collect::<Vec<_>>().join(" "),
+                message: match key {
+                    Some((section, key)) if !message.contains(&format!("`{key}`")) => {
+                        format!("{section}{key}: {message}")
+                    }
+                    _ => message,
+                },
             }
         })
     }
@@ -209,6 +260,24 @@ impl Project {
     pub fn logs_root(&self) -> Option<PathBuf> {
         self.config.sources.logs.as_ref().map(|logs| self.resolve(&logs.path))
     }
+}
+
+/// `("[section] ", key)` of the `key = value` line holding byte `offset`, for messages about values.
+fn key_at(text: &str, offset: usize) -> Option<(String, String)> {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    if key.is_empty() || key.starts_with('[') {
+        return None;
+    }
+    let section = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && l.ends_with(']'));
+    Some((section.map(|s| format!("{s} ")).unwrap_or_default(), key.to_owned()))
 }
 
 #[cfg(test)]
@@ -280,7 +349,7 @@ plan = "plan.csv"
         let err = load("[query]\nmemory_limit_mb = \"lots\"\ntimeout_seconds = 5\n").expect_err("type");
         assert!(
             err.to_string()
-                .contains("line 2, column 19: invalid type: string \"lots\", expected u64"),
+                .contains("line 2, column 19: [query] memory_limit_mb: invalid type: string \"lots\", expected u64"),
             "{err}"
         );
     }

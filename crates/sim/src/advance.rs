@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use flate2::Compression;
@@ -23,10 +24,10 @@ use crate::faults::Fault;
 use crate::funnels::Funnels;
 use crate::lines::{MALFORMED_KINDS, malform, write_line};
 use crate::plan::Plan;
-use crate::production::Production;
+use crate::production::{DayRows, Production};
 use crate::random::{Random, Stream};
 use crate::truth::{MetricValue, Snapshots, UploadSessions, commerce_metrics, day_metrics};
-use crate::world::{Changes, SERVERS, SimEvent, World, WorldSpec};
+use crate::world::{SERVERS, SimEvent, World, WorldSpec};
 
 pub const WORLD_FILE: &str = "sim/world.toml";
 pub const TRUTH_METRICS_FILE: &str = "truth/daily_metrics.csv";
@@ -108,6 +109,17 @@ impl Outputs {
 /// what `outputs` names and the truth under `project_dir/truth`. Blocking: it runs
 /// its own small runtime for the database, so call it outside an async context.
 pub fn advance(project_dir: &Path, outputs: &Outputs, options: &AdvanceOptions) -> Result<AdvanceReport, SimError> {
+    advance_each_day(project_dir, outputs, options, |_| ControlFlow::Continue(()))
+}
+
+/// As [`advance`], calling `after_day` with each day (YYYY-MM-DD) once everything
+/// of it is written, as a nightly job would see it; `Break` stops after that day.
+pub fn advance_each_day(
+    project_dir: &Path,
+    outputs: &Outputs,
+    options: &AdvanceOptions,
+    mut after_day: impl FnMut(&str) -> ControlFlow<()>,
+) -> Result<AdvanceReport, SimError> {
     if options.days == 0 {
         return Err(SimError::NotPositive { option: "days" });
     }
@@ -189,7 +201,7 @@ pub fn advance(project_dir: &Path, outputs: &Outputs, options: &AdvanceOptions) 
             .then(|| missing_charge(&replay.world, day))
             .flatten();
         if let Some(production) = &production {
-            runtime.block_on(production.write(&replay.world, &changes, missing.as_deref()))?;
+            runtime.block_on(production.write(&changes, missing.as_deref()))?;
         }
         let files = replay.files_written_on(day, &options.faults);
         let written = stage_files(&staging, &files, &replay.world, day, &options.faults, spec.seed)?;
@@ -235,6 +247,10 @@ pub fn advance(project_dir: &Path, outputs: &Outputs, options: &AdvanceOptions) 
         }
         tracing::info!(day = %date(day), files = written.len(), "day generated");
         replay.forget_before(day);
+        if after_day(&date(day).to_string()).is_break() {
+            report.last_day = date(day).to_string();
+            break;
+        }
     }
     let _ = std::fs::remove_dir_all(&staging);
     Ok(report)
@@ -251,7 +267,7 @@ struct Replay {
     plan: Plan,
     funnels: Funnels,
     /// Production changes of each simulated day not yet written.
-    changes: BTreeMap<i64, Changes>,
+    changes: BTreeMap<i64, DayRows>,
 }
 
 impl Replay {
@@ -276,13 +292,15 @@ impl Replay {
             let day = self.next_activity_day;
             if day == self.world.spec.start {
                 // The world as it stood before the first day is written with the first day.
-                self.changes.insert(day - 1, self.world.take_changes());
+                let before = self.world.take_changes();
+                self.changes.insert(day - 1, DayRows::render(&self.world, &before));
             }
             for event in self.world.simulate_day(day) {
                 self.by_date.entry(day_of_time(event.time)).or_default().push(event);
             }
             self.snapshots.record(&self.world, day);
-            self.changes.insert(day, self.world.take_changes());
+            let changed = self.world.take_changes();
+            self.changes.insert(day, DayRows::render(&self.world, &changed));
             self.next_activity_day += 1;
         }
         while self.sessions_fed_through < day {
@@ -310,15 +328,11 @@ impl Replay {
     }
 
     /// The production changes up to the end of `day`, merged, oldest first.
-    fn take_changes_through(&mut self, day: i64) -> Changes {
+    fn take_changes_through(&mut self, day: i64) -> DayRows {
         let later = self.changes.split_off(&(day + 1));
-        let mut merged = Changes::default();
-        for (_, changes) in std::mem::replace(&mut self.changes, later) {
-            merged.users.extend(changes.users);
-            merged.photos.extend(changes.photos);
-            merged.subscriptions.extend(changes.subscriptions);
-            merged.payments.extend(changes.payments);
-            merged.purchases.extend(changes.purchases);
+        let mut merged = DayRows::default();
+        for (_, rows) in std::mem::replace(&mut self.changes, later) {
+            merged.merge(rows);
         }
         merged
     }

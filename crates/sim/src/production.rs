@@ -6,6 +6,8 @@
 //! Every write is an upsert of a row's state at the end of its day, so writing
 //! a day twice changes nothing.
 
+use std::collections::BTreeMap;
+
 use sqlx::any::{AnyArguments, AnyPoolOptions};
 use sqlx::{AnyPool, Arguments};
 
@@ -242,9 +244,72 @@ impl Production {
 
     /// Writes the rows `changes` names, as they stand in `world`, in one transaction.
     /// `skip_txn` leaves one payment or sale out (the `missing_payment` fault).
-    pub async fn write(&self, world: &World, changes: &Changes, skip_txn: Option<&str>) -> Result<(), SimError> {
+    /// Upserts the rows, leaving out the payment or sale whose provider transaction is `skip_txn`.
+    pub async fn write(&self, rows: &DayRows, skip_txn: Option<&str>) -> Result<(), SimError> {
         let fail = |e: sqlx::Error| SimError::ProductionWrite { message: e.to_string() };
         let mut tx = self.pool.begin().await.map_err(fail)?;
+        let kept = |row: &&Vec<Value>, txn_column: usize| {
+            skip_txn.is_none() || !matches!(&row[txn_column], Value::Text(Some(t)) if Some(t.as_str()) == skip_txn)
+        };
+        for (table, rows, txn_column) in [
+            (&USERS, &rows.users, None),
+            (&PHOTOS, &rows.photos, None),
+            (&SUBSCRIPTIONS, &rows.subscriptions, None),
+            (&PAYMENTS, &rows.payments, Some(7)),
+            (&PURCHASES, &rows.purchases, Some(8)),
+        ] {
+            let rows: Vec<Vec<Value>> = rows
+                .values()
+                .filter(|row| txn_column.is_none_or(|c| kept(row, c)))
+                .cloned()
+                .collect();
+            for chunk in rows.chunks(200) {
+                let (sql, arguments) = self.upsert(table, chunk);
+                // Only constant names and placeholders are spliced in; every value is bound.
+                sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+            }
+        }
+        tx.commit().await.map_err(fail)
+    }
+}
+
+/// Changed rows as they stood at the end of their day, by key. Rendered when the
+/// day ends, so a row that changes again the next day is written as it was.
+#[derive(Debug, Clone, Default)]
+pub struct DayRows {
+    users: BTreeMap<i64, Vec<Value>>,
+    photos: BTreeMap<i64, Vec<Value>>,
+    subscriptions: BTreeMap<i64, Vec<Value>>,
+    payments: BTreeMap<i64, Vec<Value>>,
+    purchases: BTreeMap<i64, Vec<Value>>,
+}
+
+impl DayRows {
+    /// Adds `later`'s rows; a row in both keeps `later`'s state.
+    pub fn merge(&mut self, later: Self) {
+        self.users.extend(later.users);
+        self.photos.extend(later.photos);
+        self.subscriptions.extend(later.subscriptions);
+        self.payments.extend(later.payments);
+        self.purchases.extend(later.purchases);
+    }
+
+    /// The rows `changes` names, in their state in `world` now.
+    pub fn render(world: &World, changes: &Changes) -> Self {
+        let keyed = |rows: Vec<Vec<Value>>| -> BTreeMap<i64, Vec<Value>> {
+            rows.into_iter()
+                .map(|row| {
+                    let key = match row.first() {
+                        Some(Value::Int(Some(key))) => *key,
+                        _ => 0,
+                    };
+                    (key, row)
+                })
+                .collect()
+        };
         let users = changes.users.iter().map(|&i| user_row(world, i));
         let photos = changes.photos.iter().map(|&i| photo_row(world, i));
         let subscriptions = changes
@@ -262,64 +327,46 @@ impl Production {
                     Value::Time(Some(s.updated_at)),
                 ]
             });
-        let payments = changes
-            .payments
-            .iter()
-            .map(|&i| &world.payments[i])
-            .filter(|p| Some(p.txn_id.as_str()) != skip_txn)
-            .map(|p| {
-                vec![
-                    int(p.id),
-                    int(p.user),
-                    text(p.plan.name()),
-                    Value::Int(Some(i64::from(p.period_months))),
-                    Value::Int(Some(p.amount_cents)),
-                    text("USD"),
-                    text(p.provider.name()),
-                    text(&p.txn_id),
-                    flag(p.auto_renewal),
-                    Value::Time(Some(p.paid_at)),
-                    Value::Time(p.refunded_at),
-                ]
-            });
-        let purchases = changes
-            .purchases
-            .iter()
-            .map(|&i| &world.purchases[i])
-            .filter(|p| Some(p.txn_id.as_str()) != skip_txn)
-            .map(|p| {
-                vec![
-                    int(p.id),
-                    int(p.photo),
-                    Value::Int(p.buyer.map(|b| b as i64)),
-                    text(if p.extended_license { "extended" } else { "standard" }),
-                    Value::Int(Some(p.price_cents)),
-                    Value::Int(Some(p.payout_cents)),
-                    text("USD"),
-                    text(p.provider.name()),
-                    text(&p.txn_id),
-                    Value::Time(Some(p.purchased_at)),
-                ]
-            });
-        for (table, rows) in [
-            (&USERS, users.collect::<Vec<_>>()),
-            (&PHOTOS, photos.collect()),
-            (&SUBSCRIPTIONS, subscriptions.collect()),
-            (&PAYMENTS, payments.collect()),
-            (&PURCHASES, purchases.collect()),
-        ] {
-            for chunk in rows.chunks(200) {
-                let (sql, arguments) = self.upsert(table, chunk);
-                // Only constant names and placeholders are spliced in; every value is bound.
-                sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(fail)?;
-            }
+        let payments = changes.payments.iter().map(|&i| &world.payments[i]).map(|p| {
+            vec![
+                int(p.id),
+                int(p.user),
+                text(p.plan.name()),
+                Value::Int(Some(i64::from(p.period_months))),
+                Value::Int(Some(p.amount_cents)),
+                text("USD"),
+                text(p.provider.name()),
+                text(&p.txn_id),
+                flag(p.auto_renewal),
+                Value::Time(Some(p.paid_at)),
+                Value::Time(p.refunded_at),
+            ]
+        });
+        let purchases = changes.purchases.iter().map(|&i| &world.purchases[i]).map(|p| {
+            vec![
+                int(p.id),
+                int(p.photo),
+                Value::Int(p.buyer.map(|b| b as i64)),
+                text(if p.extended_license { "extended" } else { "standard" }),
+                Value::Int(Some(p.price_cents)),
+                Value::Int(Some(p.payout_cents)),
+                text("USD"),
+                text(p.provider.name()),
+                text(&p.txn_id),
+                Value::Time(Some(p.purchased_at)),
+            ]
+        });
+        Self {
+            users: keyed(users.collect()),
+            photos: keyed(photos.collect()),
+            subscriptions: keyed(subscriptions.collect()),
+            payments: keyed(payments.collect()),
+            purchases: keyed(purchases.collect()),
         }
-        tx.commit().await.map_err(fail)
     }
+}
 
+impl Production {
     fn upsert(&self, table: &Table, rows: &[Vec<Value>]) -> (String, AnyArguments) {
         let mut sql = format!("INSERT INTO {} ({}) VALUES ", table.name, table.columns.join(", "));
         let mut arguments = AnyArguments::default();

@@ -28,6 +28,19 @@ pub enum WarehouseError {
 
     #[error("cannot register table {table}: {message}")]
     Register { table: String, message: String },
+
+    #[error("warehouse table {table}: {message}")]
+    Delta { table: String, message: String },
+
+    #[error("the warehouse has no table {table} yet")]
+    NoSuchTable { table: String },
+
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl WarehouseError {
@@ -50,6 +63,11 @@ impl WarehouseError {
             Self::Logs(e) => e.hint(),
             Self::Archive { hint, .. } => hint,
             Self::Register { .. } => "check the table's path in darkroom.toml",
+            Self::Delta { .. } => {
+                "the table was left at its last good version; fix the cause above and run `darkroom run` again"
+            }
+            Self::NoSuchTable { .. } => "run `darkroom run --date YYYY-MM-DD` to build the warehouse first",
+            Self::Io { .. } => "check that the warehouse folder exists and that this user may write to it",
         }
     }
 }

@@ -1,11 +1,14 @@
 //! The warehouse: the DataFusion session every query runs in.
 //!
-//! Only this crate opens tables and sessions. User SQL goes through
+//! Only this crate opens tables and sessions. [`Warehouse`] holds the Delta
+//! tables; every write is one commit. User SQL goes through
 //! [`QuerySession::query`], which refuses DDL, DML, COPY and `SET`-style
 //! statements before anything runs, and bounds memory and time.
 
+mod delta;
 mod error;
 mod session;
 
+pub use delta::{Warehouse, WriteMode, Written, days_predicate};
 pub use error::WarehouseError;
-pub use session::{QueryLimits, QuerySession};
+pub use session::{QueryLimits, QuerySession, run_session};

@@ -11,6 +11,16 @@ use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 
 use crate::error::WarehouseError;
 
+/// The session the nightly run plans and runs its SQL in: not bounded like a
+/// user's (the run is trusted), with spans on so a model's error names its line and column.
+pub fn run_session() -> SessionContext {
+    let mut config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_default_catalog_and_schema("darkroom", "public");
+    config.options_mut().sql_parser.collect_spans = true;
+    SessionContext::new_with_config(config)
+}
+
 /// Bounds on one user query. Names carry their units, as in `darkroom.toml`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueryLimits {

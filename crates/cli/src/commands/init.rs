@@ -6,10 +6,72 @@ use darkroom_pipeline::PROJECT_FILE;
 use crate::report::UsageError;
 
 /// The photo-site template, built into the binary so `init` works anywhere.
-const TEMPLATE: &[(&str, &str)] = &[(
-    PROJECT_FILE,
-    include_str!("../../../../templates/photosite/darkroom.toml"),
-)];
+const TEMPLATE: &[(&str, &str)] = &[
+    (
+        PROJECT_FILE,
+        include_str!("../../../../templates/photosite/darkroom.toml"),
+    ),
+    (
+        "models/dim_date.sql",
+        include_str!("../../../../templates/photosite/models/dim_date.sql"),
+    ),
+    (
+        "models/dim_photos.sql",
+        include_str!("../../../../templates/photosite/models/dim_photos.sql"),
+    ),
+    (
+        "models/dim_users.sql",
+        include_str!("../../../../templates/photosite/models/dim_users.sql"),
+    ),
+    (
+        "models/fact_comments.sql",
+        include_str!("../../../../templates/photosite/models/fact_comments.sql"),
+    ),
+    (
+        "models/fact_favourites.sql",
+        include_str!("../../../../templates/photosite/models/fact_favourites.sql"),
+    ),
+    (
+        "models/fact_follows.sql",
+        include_str!("../../../../templates/photosite/models/fact_follows.sql"),
+    ),
+    (
+        "models/fact_likes.sql",
+        include_str!("../../../../templates/photosite/models/fact_likes.sql"),
+    ),
+    (
+        "models/fact_logins.sql",
+        include_str!("../../../../templates/photosite/models/fact_logins.sql"),
+    ),
+    (
+        "models/fact_marketplace_submissions.sql",
+        include_str!("../../../../templates/photosite/models/fact_marketplace_submissions.sql"),
+    ),
+    (
+        "models/fact_page_views.sql",
+        include_str!("../../../../templates/photosite/models/fact_page_views.sql"),
+    ),
+    (
+        "models/fact_photo_views.sql",
+        include_str!("../../../../templates/photosite/models/fact_photo_views.sql"),
+    ),
+    (
+        "models/fact_signups.sql",
+        include_str!("../../../../templates/photosite/models/fact_signups.sql"),
+    ),
+    (
+        "models/fact_stock_purchases.sql",
+        include_str!("../../../../templates/photosite/models/fact_stock_purchases.sql"),
+    ),
+    (
+        "models/fact_subscription_purchases.sql",
+        include_str!("../../../../templates/photosite/models/fact_subscription_purchases.sql"),
+    ),
+    (
+        "models/fact_uploads.sql",
+        include_str!("../../../../templates/photosite/models/fact_uploads.sql"),
+    ),
+];
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

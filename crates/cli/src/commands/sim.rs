@@ -50,6 +50,13 @@ pub fn run(command: SimCommand) -> anyhow::Result<()> {
 }
 
 pub fn advance(args: &AdvanceArgs) -> anyhow::Result<AdvanceReport> {
+    advance_each_day(args, |_| std::ops::ControlFlow::Continue(()))
+}
+
+pub fn advance_each_day(
+    args: &AdvanceArgs,
+    after_day: impl FnMut(&str) -> std::ops::ControlFlow<()>,
+) -> anyhow::Result<AdvanceReport> {
     let project = Project::load(&args.dir)?;
     let external = project.external();
     let outputs = Outputs {
@@ -67,7 +74,12 @@ pub fn advance(args: &AdvanceArgs) -> anyhow::Result<AdvanceReport> {
         start: args.start.clone(),
         faults: Fault::parse_list(&args.faults)?,
     };
-    Ok(darkroom_sim::advance(&project.dir, &outputs, &options)?)
+    Ok(darkroom_sim::advance_each_day(
+        &project.dir,
+        &outputs,
+        &options,
+        after_day,
+    )?)
 }
 
 impl AdvanceArgs {

@@ -1,7 +1,6 @@
 use std::path::PathBuf;
-use std::time::Duration;
 
-use darkroom_warehouse::{QueryLimits, QuerySession};
+use darkroom_pipeline::open_query_session;
 
 use crate::output::{Format, write_batches};
 
@@ -18,17 +17,10 @@ pub struct Args {
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let project = super::load_project(args.project.as_ref())?;
-    let limits = QueryLimits {
-        memory_limit_mb: project.config.query.memory_limit_mb,
-        timeout: Duration::from_secs(project.config.query.timeout_seconds),
-    };
     let runtime = tokio::runtime::Runtime::new()?;
     let (schema, batches) = runtime.block_on(async {
-        let session = QuerySession::new(limits)?;
-        if let Some(root) = project.logs_root() {
-            session.register_log_archives("logs", &root)?;
-        }
-        session.query_with_schema(&args.query).await
+        let session = open_query_session(&project).await?;
+        anyhow::Ok(session.query_with_schema(&args.query).await?)
     })?;
     let stdout = std::io::stdout();
     write_batches(&mut stdout.lock(), &schema, &batches, args.format)

@@ -191,7 +191,8 @@ fn demo_generates_and_queries_a_fresh_project() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("wrote a new project in darkroom-demo"), "{text}");
-    assert!(text.contains("| photo_view"), "{text}");
+    assert!(text.contains("and ran 3 nightly runs"), "{text}");
+    assert!(text.contains("| purchase_type |"), "{text}");
     let again = darkroom(&["demo", "--days", "1"], dir.path());
     assert!(
         stdout(&again).contains("wrote a new project in darkroom-demo-2"),
@@ -242,4 +243,105 @@ fn an_answer_of_no_rows_still_has_its_csv_header() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "action,user_id\n");
+}
+
+#[test]
+fn run_builds_the_warehouse_and_a_second_run_of_the_day_does_nothing() {
+    let dir = project();
+    let first = darkroom(
+        &["run", "--project", "site", "--from", "2015-02-09", "--to", "2015-02-10"],
+        dir.path(),
+    );
+    assert!(first.status.success(), "{}", stderr(&first));
+    let lines: Vec<String> = stdout(&first).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2, "one line per day: {lines:?}");
+    assert!(lines[0].starts_with("2015-02-09: run 1 succeeded in "), "{}", lines[0]);
+    assert!(lines[1].starts_with("2015-02-10: run 2 succeeded in "), "{}", lines[1]);
+    let again = darkroom(&["run", "--project", "site", "--date", "2015-02-10"], dir.path());
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains("0 tasks ran, 22 were complete already, 0 failed, 0 not run; 0 rows written"),
+        "{}",
+        stdout(&again)
+    );
+    let counts = sql(
+        dir.path(),
+        "csv",
+        "SELECT (SELECT count(*) FROM fact_page_views) = (SELECT count(*) FROM logs WHERE action = 'page_view') AS same",
+    );
+    assert_eq!(stdout(&counts), "same\ntrue\n", "{}", stderr(&counts));
+    let history = sql(
+        dir.path(),
+        "csv",
+        "SELECT count(*) AS runs FROM etl_runs WHERE state = 'succeeded'",
+    );
+    assert_eq!(stdout(&history), "runs\n3\n");
+}
+
+#[test]
+fn run_without_a_day_or_with_a_bad_one_is_exit_code_2() {
+    let dir = project();
+    let none = darkroom(&["run", "--project", "site"], dir.path());
+    assert_eq!(none.status.code(), Some(2));
+    assert_eq!(
+        stderr(&none),
+        "error: darkroom run needs a day\nhint: pass --date YYYY-MM-DD, or --from YYYY-MM-DD --to YYYY-MM-DD for a backfill\n"
+    );
+    let bad = darkroom(&["run", "--project", "site", "--date", "2015-02-30"], dir.path());
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).starts_with("error: bad date \"2015-02-30\": expected YYYY-MM-DD\n"),
+        "{}",
+        stderr(&bad)
+    );
+    let backwards = darkroom(
+        &["run", "--project", "site", "--from", "2015-02-10", "--to", "2015-02-09"],
+        dir.path(),
+    );
+    assert_eq!(backwards.status.code(), Some(2));
+    assert!(stderr(&backwards).contains("--from 2015-02-10 is after --to 2015-02-09"));
+}
+
+#[test]
+fn a_failed_task_is_exit_code_1_with_the_task_named() {
+    let dir = project();
+    std::fs::write(
+        dir.path().join("site/models/broken.sql"),
+        "SELECT nosuchcolumn FROM raw_events\n",
+    )
+    .expect("write");
+    let out = darkroom(&["run", "--project", "site", "--date", "2015-02-09"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("broken"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("models/broken.sql line 1, column 8"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("error: 1 task(s) of the run for 2015-02-09 failed: broken\nhint: "),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn dag_prints_the_graph_as_text_and_dot() {
+    let dir = project();
+    let text = darkroom(&["dag", "--project", "site"], dir.path());
+    assert!(text.status.success(), "{}", stderr(&text));
+    let text = stdout(&text);
+    assert!(
+        text.starts_with("load_logs\n    built-in: parse new log archives\n"),
+        "{text}"
+    );
+    assert!(text.contains("fact_subscription_purchases\n    model "), "{text}");
+    let dot = stdout(&darkroom(&["dag", "--project", "site", "--format", "dot"], dir.path()));
+    assert!(dot.starts_with("digraph darkroom {"), "{dot}");
+    assert!(
+        dot.contains("\"fact_subscriber_snapshots\"")
+            || dot.contains("\"subscriber_snapshot\" -> \"fact_subscription_purchases\";"),
+        "{dot}"
+    );
+    assert!(dot.trim_end().ends_with('}'));
 }

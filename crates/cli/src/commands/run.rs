@@ -1,0 +1,90 @@
+use std::path::PathBuf;
+
+use darkroom_pipeline::{RunOptions, RunReport, TaskState, parse_day, run_range};
+
+use crate::report::UsageError;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The project folder (default: the current folder).
+    #[arg(long)]
+    project: Option<PathBuf>,
+    /// The UTC day to run, YYYY-MM-DD.
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    date: Option<String>,
+    /// First day of a backfill, YYYY-MM-DD (with --to).
+    #[arg(long, requires = "to")]
+    from: Option<String>,
+    /// Last day of a backfill, YYYY-MM-DD (with --from).
+    #[arg(long, requires = "from")]
+    to: Option<String>,
+    /// Rebuild even when the day is complete (subscriber snapshots are never rewritten).
+    #[arg(long)]
+    force: bool,
+    /// Print every task, not only the day's summary.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    let project = super::load_project(args.project.as_ref())?;
+    let (first, last) = match (&args.date, &args.from, &args.to) {
+        (Some(date), None, None) => (parse_day(date)?, parse_day(date)?),
+        (None, Some(from), Some(to)) => (parse_day(from)?, parse_day(to)?),
+        _ => {
+            return Err(UsageError {
+                message: "darkroom run needs a day".into(),
+                hint: "pass --date YYYY-MM-DD, or --from YYYY-MM-DD --to YYYY-MM-DD for a backfill",
+            }
+            .into());
+        }
+    };
+    let verbose = args.verbose;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(run_range(
+        &project,
+        first,
+        last,
+        RunOptions { force: args.force },
+        |report| {
+            print_report(report, verbose);
+        },
+    ))?;
+    Ok(())
+}
+
+pub fn print_report(report: &RunReport, verbose: bool) {
+    let count = |state: TaskState| report.tasks.iter().filter(|t| t.state == state).count();
+    let rows: u64 = report.tasks.iter().map(|t| t.rows_written).sum();
+    let failed = count(TaskState::Failed);
+    crate::say(&format!(
+        "{}: run {} {} in {:.1} s: {} tasks ran, {} were complete already, {} failed, {} not run; {rows} rows written",
+        report.day,
+        report.run_id,
+        if failed == 0 { "succeeded" } else { "FAILED" },
+        report.seconds,
+        count(TaskState::Succeeded),
+        count(TaskState::Skipped),
+        failed,
+        count(TaskState::UpstreamFailed),
+    ));
+    for task in &report.tasks {
+        let interesting = task.state == TaskState::Failed || task.note.as_deref().is_some_and(|n| n != "complete");
+        if !(verbose || interesting) {
+            continue;
+        }
+        let mut line = format!(
+            "  {:<32} {:<15} {:>7.2} s {:>10} rows",
+            task.task,
+            task.state.as_str(),
+            task.seconds,
+            task.rows_written
+        );
+        if let Some(error) = &task.error {
+            line.push_str(&format!("  {error}"));
+        } else if let Some(note) = task.note.as_deref().filter(|n| *n != "complete") {
+            line.push_str(&format!("  ({note})"));
+        }
+        crate::say(&line);
+    }
+}

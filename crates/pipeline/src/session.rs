@@ -1,0 +1,107 @@
+//! The session users query: every warehouse table at its latest version, the
+//! raw archives as `logs`, and the run history as `etl_runs` / `etl_task_runs`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use darkroom_warehouse::{QueryLimits, QuerySession, Warehouse};
+use datafusion::datasource::MemTable;
+
+use crate::error::PipelineError;
+use crate::project::Project;
+use crate::state::{STATE_FILE, StateDb};
+
+pub async fn open_query_session(project: &Project) -> Result<QuerySession, PipelineError> {
+    let limits = QueryLimits {
+        memory_limit_mb: project.config.query.memory_limit_mb,
+        timeout: Duration::from_secs(project.config.query.timeout_seconds),
+    };
+    let session = QuerySession::new(limits)?;
+    if let Some(root) = project.logs_root() {
+        session.register_log_archives("logs", &root)?;
+    }
+    let warehouse_dir = project.resolve(&project.config.warehouse.path);
+    if warehouse_dir.is_dir() {
+        Warehouse::open(&warehouse_dir)?.register_all(session.context()).await?;
+    }
+    if project.dir.join(STATE_FILE).is_file() {
+        register_history(project, &session)?;
+    }
+    Ok(session)
+}
+
+fn register_history(project: &Project, session: &QuerySession) -> Result<(), PipelineError> {
+    let state = StateDb::open(&project.dir)?;
+    let runs = state.runs()?;
+    let text = |values: Vec<Option<String>>| -> ArrayRef { Arc::new(StringArray::from(values)) };
+    let runs_batch = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("run_id", DataType::Int64, false),
+            Field::new("day", DataType::Utf8, false),
+            Field::new("state", DataType::Utf8, false),
+            Field::new("forced", DataType::Boolean, false),
+            Field::new("started", DataType::Utf8, false),
+            Field::new("finished", DataType::Utf8, true),
+            Field::new("error", DataType::Utf8, true),
+        ])),
+        vec![
+            Arc::new(Int64Array::from_iter_values(runs.iter().map(|r| r.run_id))),
+            text(runs.iter().map(|r| Some(r.day.clone())).collect()),
+            text(runs.iter().map(|r| Some(r.state.clone())).collect()),
+            Arc::new(BooleanArray::from(runs.iter().map(|r| r.forced).collect::<Vec<_>>())),
+            text(runs.iter().map(|r| Some(r.started.clone())).collect()),
+            text(runs.iter().map(|r| r.finished.clone()).collect()),
+            text(runs.iter().map(|r| r.error.clone()).collect()),
+        ],
+    )
+    .map_err(|e| history_error(&e))?;
+    let tasks = state.task_runs()?;
+    let tasks_batch = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("run_id", DataType::Int64, false),
+            Field::new("day", DataType::Utf8, false),
+            Field::new("task", DataType::Utf8, false),
+            Field::new("state", DataType::Utf8, false),
+            Field::new("started", DataType::Utf8, true),
+            Field::new("finished", DataType::Utf8, true),
+            Field::new("seconds", DataType::Float64, true),
+            Field::new("rows_written", DataType::Int64, true),
+            Field::new("table_versions", DataType::Utf8, true),
+            Field::new("touched_days", DataType::Utf8, true),
+            Field::new("error", DataType::Utf8, true),
+        ])),
+        vec![
+            Arc::new(Int64Array::from_iter_values(tasks.iter().map(|t| t.run_id))),
+            text(tasks.iter().map(|t| Some(t.day.clone())).collect()),
+            text(tasks.iter().map(|t| Some(t.task.clone())).collect()),
+            text(tasks.iter().map(|t| Some(t.state.clone())).collect()),
+            text(tasks.iter().map(|t| t.started.clone()).collect()),
+            text(tasks.iter().map(|t| t.finished.clone()).collect()),
+            Arc::new(Float64Array::from(tasks.iter().map(|t| t.seconds).collect::<Vec<_>>())),
+            Arc::new(Int64Array::from(
+                tasks.iter().map(|t| t.rows_written).collect::<Vec<_>>(),
+            )),
+            text(tasks.iter().map(|t| t.table_versions.clone()).collect()),
+            text(tasks.iter().map(|t| t.touched_days.clone()).collect()),
+            text(tasks.iter().map(|t| t.error.clone()).collect()),
+        ],
+    )
+    .map_err(|e| history_error(&e))?;
+    for (name, batch) in [("etl_runs", runs_batch), ("etl_task_runs", tasks_batch)] {
+        let table = MemTable::try_new(batch.schema(), vec![vec![batch]]).map_err(|e| history_error(&e))?;
+        session
+            .context()
+            .register_table(name, Arc::new(table))
+            .map_err(|e| history_error(&e))?;
+    }
+    Ok(())
+}
+
+fn history_error(error: &dyn std::fmt::Display) -> PipelineError {
+    PipelineError::State {
+        path: STATE_FILE.into(),
+        message: error.to_string(),
+    }
+}

@@ -1,0 +1,229 @@
+//! Bad models, bad sources and bad configuration: a clear error naming where,
+//! a failed task in the run history, and no table changed.
+
+use darkroom_pipeline::{PipelineError, Project};
+
+use crate::support::{TestProject, day};
+
+/// Runs day 1 of a site whose day 0 ran fine, after `break_it`; checks that the
+/// failed tasks' tables and their dependants' tables did not change.
+fn second_day_fails(break_it: impl FnOnce(&TestProject), unchanged: &[&str]) -> (TestProject, PipelineError) {
+    let site = TestProject::new();
+    site.grow_and_run(1, 100, "");
+    site.advance(1, 100, "");
+    break_it(&site);
+    let before = site.versions();
+    let error = site.run(&day(1), false).expect_err("the run fails");
+    let after = site.versions();
+    for table in unchanged {
+        assert_eq!(before.get(*table), after.get(*table), "{table} changed");
+        assert!(before.contains_key(*table), "{table} exists from day 0");
+    }
+    (site, error)
+}
+
+fn last_run_tasks(site: &TestProject) -> Vec<Vec<String>> {
+    site.query(
+        "SELECT task, state, error FROM etl_task_runs WHERE run_id = (SELECT max(run_id) FROM etl_runs) ORDER BY task",
+    )
+}
+
+#[test]
+fn a_model_with_a_sql_error_is_named_with_its_file_line_and_column() {
+    let site = TestProject::new();
+    site.advance(1, 100, "");
+    std::fs::write(
+        site.path().join("models/broken.sql"),
+        "-- description: a typo\nSELECT event_date,\n       count(*) AS views\nFROM raw_events\nWHERE actoin = 'page_view'\nGROUP BY event_date\n",
+    )
+    .expect("write model");
+    let error = site.run(&day(0), false).expect_err("fails");
+    assert_eq!(error.to_string(), "1 task(s) of the run for 2015-02-02 failed: broken");
+    let history = last_run_tasks(&site);
+    let broken = history.iter().find(|t| t[0] == "broken").expect("in history");
+    assert_eq!(broken[1], "failed");
+    assert!(
+        broken[2].contains("models/broken.sql line 5, column 7"),
+        "{}",
+        broken[2]
+    );
+    assert!(broken[2].contains("actoin"), "{}", broken[2]);
+    assert!(
+        broken[2].contains("hint: fix the SQL at that line and column"),
+        "{}",
+        broken[2]
+    );
+    assert!(
+        !site.path().join("warehouse/broken").join("_delta_log").exists(),
+        "nothing was written"
+    );
+    // Every other task did its work.
+    assert!(
+        history.iter().filter(|t| t[0] != "broken").all(|t| t[1] == "succeeded"),
+        "{history:?}"
+    );
+}
+
+#[test]
+fn a_model_that_does_not_parse_is_named_with_its_line_and_column() {
+    let site = TestProject::new();
+    std::fs::write(
+        site.path().join("models/broken.sql"),
+        "SELECT 1\nFROM raw_events WHERE x = = 1\n",
+    )
+    .expect("write");
+    let error = darkroom_pipeline::project_dag(&site.project()).expect_err("fails");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "model {} line 2, column 27: Expected: an expression, found: =",
+            site.path().join("models/broken.sql").display()
+        )
+    );
+}
+
+#[test]
+fn a_dependency_cycle_is_named() {
+    let site = TestProject::new();
+    std::fs::write(site.path().join("models/a.sql"), "SELECT * FROM b").expect("write");
+    std::fs::write(site.path().join("models/b.sql"), "SELECT * FROM a").expect("write");
+    let error = darkroom_pipeline::project_dag(&site.project()).expect_err("cycle");
+    let message = error.to_string();
+    assert!(
+        message.contains("a -> b -> a") || message.contains("b -> a -> b"),
+        "{message}"
+    );
+    assert!(error.hint().contains("cycle"));
+}
+
+#[test]
+fn a_model_reading_a_table_nobody_writes_is_named() {
+    let site = TestProject::new();
+    std::fs::write(site.path().join("models/orphan.sql"), "SELECT * FROM fact_pageviews").expect("write");
+    let error = darkroom_pipeline::project_dag(&site.project()).expect_err("unknown table");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "model {} reads table fact_pageviews, which no task produces",
+            site.path().join("models/orphan.sql").display()
+        )
+    );
+}
+
+#[test]
+fn a_dropped_production_table_fails_its_snapshot_and_keeps_the_last_good_one() {
+    let (site, error) = second_day_fails(
+        |site| {
+            let url = format!("sqlite://{}", site.path().join("production.db").display());
+            crate::support::execute(&url, &["DROP TABLE stock_purchases"]);
+        },
+        &["prod_stock_purchases", "fact_stock_purchases"],
+    );
+    assert!(error.to_string().contains("snapshot_stock_purchases"), "{error}");
+    let tasks = last_run_tasks(&site);
+    let failed: Vec<_> = tasks.iter().filter(|t| t[1] == "failed").collect();
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0][2].contains("production table stock_purchases is missing"),
+        "{:?}",
+        failed[0]
+    );
+    assert!(
+        tasks
+            .iter()
+            .any(|t| t[0] == "fact_stock_purchases" && t[1] == "upstream_failed")
+    );
+    // The last good snapshot is still readable.
+    assert_eq!(
+        site.query("SELECT count(*) >= 0 FROM prod_stock_purchases"),
+        vec![vec!["true".to_owned()]]
+    );
+}
+
+#[test]
+fn a_production_database_that_refuses_the_connection_fails_the_snapshots_with_a_hint() {
+    let (site, _error) = second_day_fails(
+        |site| {
+            let config = std::fs::read_to_string(site.path().join("darkroom.toml")).expect("config");
+            let config = config.replace(
+                "url = \"sqlite://production.db\"",
+                "url = \"mysql://darkroom:secret@127.0.0.1:1/photosite\"\nconnect_timeout_seconds = 2",
+            );
+            std::fs::write(site.path().join("darkroom.toml"), config).expect("write");
+        },
+        &[
+            "prod_users",
+            "prod_photos",
+            "prod_subscriptions",
+            "prod_subscription_payments",
+            "prod_stock_purchases",
+            "fact_subscriber_snapshots",
+            "fact_subscription_purchases",
+            "fact_stock_purchases",
+            "dim_users",
+            "dim_photos",
+        ],
+    );
+    let tasks = last_run_tasks(&site);
+    let users = tasks.iter().find(|t| t[0] == "snapshot_users").expect("task");
+    assert_eq!(users[1], "failed");
+    assert!(
+        users[2].contains("cannot connect to the production database mysql://darkroom:***@127.0.0.1:1/photosite"),
+        "{users:?}"
+    );
+    assert!(!users[2].contains("secret"));
+    assert!(
+        users[2].contains("hint: check that the database is running"),
+        "{users:?}"
+    );
+}
+
+#[test]
+fn a_missing_log_folder_fails_the_load_with_the_path() {
+    let (site, _error) = second_day_fails(
+        |site| {
+            std::fs::rename(site.path().join("logs"), site.path().join("logs-moved")).expect("move");
+        },
+        &[
+            "raw_events",
+            "etl_log_files",
+            "fact_page_views",
+            "fact_likes",
+            "dim_users",
+            "dim_date",
+        ],
+    );
+    std::fs::rename(site.path().join("logs-moved"), site.path().join("logs")).expect("move back");
+    let tasks = last_run_tasks(&site);
+    let load = tasks.iter().find(|t| t[0] == "load_logs").expect("task");
+    assert_eq!(load[1], "failed");
+    assert!(
+        load[2].contains(&site.path().join("logs").display().to_string()),
+        "{load:?}"
+    );
+}
+
+#[test]
+fn a_project_file_with_an_unknown_key_or_a_wrong_type_names_the_key() {
+    let site = TestProject::new();
+    let config = std::fs::read_to_string(site.path().join("darkroom.toml")).expect("config");
+    std::fs::write(
+        site.path().join("darkroom.toml"),
+        config.replace("[query]", "[run]\nmax_concurrent_taks = 3\n\n[query]"),
+    )
+    .expect("write");
+    let error = Project::load(site.path()).expect_err("unknown key");
+    assert!(error.to_string().contains("max_concurrent_taks"), "{error}");
+    std::fs::write(
+        site.path().join("darkroom.toml"),
+        config.replace("[query]", "[run]\nmax_concurrent_tasks = \"two\"\n\n[query]"),
+    )
+    .expect("write");
+    let error = Project::load(site.path()).expect_err("wrong type");
+    assert!(
+        error
+            .to_string()
+            .ends_with("line 22, column 24: [run] max_concurrent_tasks: invalid type: string \"two\", expected usize"),
+        "{error}"
+    );
+}

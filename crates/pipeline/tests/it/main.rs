@@ -1,0 +1,7 @@
+//! The nightly run, end to end, on simulated photo sites.
+
+mod bad_input;
+mod production;
+mod runs;
+mod support;
+mod truth;

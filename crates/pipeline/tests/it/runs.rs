@@ -1,0 +1,160 @@
+//! Luigi's contract: complete tasks are skipped, failures stop dependants only,
+//! reruns resume, runs never interleave, snapshots are never rewritten.
+
+use darkroom_pipeline::{PipelineError, RunLock, TaskState};
+
+use crate::support::{TestProject, day};
+
+fn state_of(report: &darkroom_pipeline::RunReport, task: &str) -> TaskState {
+    report
+        .tasks
+        .iter()
+        .find(|t| t.task == task)
+        .unwrap_or_else(|| panic!("no task {task}"))
+        .state
+}
+
+#[test]
+fn a_finished_day_run_again_writes_nothing_and_force_rebuilds_all_but_the_snapshot() {
+    let site = TestProject::new();
+    site.grow_and_run(3, 200, "");
+    let before = site.versions();
+    let again = site.run(&day(2), false).expect("rerun");
+    assert!(again[0].tasks.iter().all(|t| t.state == TaskState::Skipped));
+    assert_eq!(site.versions(), before, "same Delta versions");
+
+    let forced = site.run(&day(2), true).expect("forced");
+    assert!(forced[0].failed().is_empty());
+    let after = site.versions();
+    assert!(after["fact_page_views"] > before["fact_page_views"]);
+    assert!(after["prod_users"] > before["prod_users"]);
+    assert_eq!(
+        after["fact_subscriber_snapshots"], before["fact_subscriber_snapshots"],
+        "a snapshot is taken once"
+    );
+    // Rebuilding the day changed no number.
+    let per_day = "SELECT CAST(event_date AS VARCHAR), count(*) FROM fact_page_views GROUP BY 1 ORDER BY 1";
+    let counts = site.query(per_day);
+    assert_eq!(counts.len(), 3);
+    assert_eq!(
+        site.query("SELECT count(*) FROM raw_events"),
+        site.query("SELECT count(*) FROM logs")
+    );
+}
+
+#[test]
+fn a_failed_task_stops_its_dependants_only_and_the_rerun_resumes_there() {
+    let site = TestProject::new();
+    site.grow_and_run(1, 200, "");
+    site.advance(1, 200, "");
+    // Engineering renames a column production's users table.
+    let db = site.path().join("production.db");
+    let sqlite_url = format!("sqlite://{}", db.display());
+    crate::support::execute(
+        &sqlite_url,
+        &["ALTER TABLE users RENAME COLUMN created_at TO registered_at"],
+    );
+    let users_before = site.query("SELECT count(*) FROM prod_users");
+    let versions_before = site.versions();
+
+    let error = site.run(&day(1), false).expect_err("snapshot fails");
+    let PipelineError::RunFailed { tasks, .. } = &error else {
+        panic!("{error}")
+    };
+    assert_eq!(tasks, "snapshot_users");
+    let history = site.query(
+        "SELECT task, state, error FROM etl_task_runs WHERE run_id = (SELECT max(run_id) FROM etl_runs) ORDER BY task",
+    );
+    let find = |task: &str| history.iter().find(|r| r[0] == task).cloned().expect("task in history");
+    let failed = find("snapshot_users");
+    assert_eq!(failed[1], "failed");
+    assert!(
+        failed[2].contains("production table users has no column created_at"),
+        "{}",
+        failed[2]
+    );
+    assert!(
+        failed[2].contains("registered_at"),
+        "names what is there instead: {}",
+        failed[2]
+    );
+    assert_eq!(find("dim_users")[1], "upstream_failed");
+    assert_eq!(find("fact_page_views")[1], "succeeded", "independent tasks still run");
+    // The last good snapshot of users is still there, unchanged.
+    assert_eq!(site.query("SELECT count(*) FROM prod_users"), users_before);
+    assert_eq!(site.versions()["prod_users"], versions_before["prod_users"]);
+    assert_eq!(site.versions()["dim_users"], versions_before["dim_users"]);
+
+    // Fixed: the rerun runs the failed task and its dependants, nothing else.
+    crate::support::execute(
+        &sqlite_url,
+        &["ALTER TABLE users RENAME COLUMN registered_at TO created_at"],
+    );
+    let resumed = site.run(&day(1), false).expect("rerun succeeds");
+    assert_eq!(state_of(&resumed[0], "load_logs"), TaskState::Skipped);
+    assert_eq!(state_of(&resumed[0], "fact_page_views"), TaskState::Skipped);
+    assert_eq!(state_of(&resumed[0], "snapshot_users"), TaskState::Succeeded);
+    assert_eq!(state_of(&resumed[0], "dim_users"), TaskState::Succeeded);
+}
+
+#[test]
+fn a_second_run_on_the_same_project_is_refused_while_the_first_holds_the_lock() {
+    let site = TestProject::new();
+    site.advance(1, 100, "");
+    let held = RunLock::acquire(site.path()).expect("first run's lock");
+    let error = site.run(&day(0), false).expect_err("locked");
+    assert!(matches!(error, PipelineError::Locked { .. }), "{error}");
+    assert!(
+        error.to_string().contains(&format!("pid {}", std::process::id())),
+        "{error}"
+    );
+    assert!(!site.path().join("warehouse").exists(), "nothing was written");
+    drop(held);
+    site.run(&day(0), false).expect("runs once the lock is free");
+}
+
+#[test]
+fn a_backfill_long_after_the_day_takes_no_snapshot_and_keeps_existing_ones() {
+    let site = TestProject::new();
+    site.grow_and_run(2, 200, "");
+    site.advance(5, 200, "");
+    let snapshots_before = site
+        .query("SELECT CAST(snapshot_date AS VARCHAR), count(*) FROM fact_subscriber_snapshots GROUP BY 1 ORDER BY 1");
+    let project = site.project();
+    let reports = crate::support::runtime()
+        .block_on(darkroom_pipeline::run_range(
+            &project,
+            darkroom_pipeline::parse_day(&day(0)).expect("day"),
+            darkroom_pipeline::parse_day(&day(4)).expect("day"),
+            darkroom_pipeline::RunOptions { force: true },
+            |_| {},
+        ))
+        .expect("backfill");
+    let days: Vec<&str> = reports.iter().map(|r| r.day.as_str()).collect();
+    assert_eq!(
+        days,
+        [day(0), day(1), day(2), day(3), day(4)]
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+    );
+    let note = |r: &darkroom_pipeline::RunReport| {
+        r.tasks
+            .iter()
+            .find(|t| t.task == "subscriber_snapshot")
+            .and_then(|t| t.note.clone())
+            .unwrap_or_default()
+    };
+    assert!(note(&reports[0]).contains("never rewritten"), "{}", note(&reports[0]));
+    assert!(
+        note(&reports[2]).contains("no subscriber snapshot"),
+        "{}",
+        note(&reports[2])
+    );
+    assert_eq!(
+        site.query(
+            "SELECT CAST(snapshot_date AS VARCHAR), count(*) FROM fact_subscriber_snapshots GROUP BY 1 ORDER BY 1"
+        ),
+        snapshots_before
+    );
+}

@@ -1,0 +1,70 @@
+//! What can go wrong reading production, and what to do about it.
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourcesError {
+    #[error("production URL {url} has an unknown scheme")]
+    UnknownScheme { url: String },
+
+    #[error("cannot connect to the production database {url}: {message}")]
+    Unreachable { url: String, message: String },
+
+    #[error("production table {table} is missing")]
+    MissingTable { table: String },
+
+    #[error(
+        "production table {table} has no column {column} (the warehouse's models expect {expected}; \
+         columns not in the warehouse's schema: {unexpected})"
+    )]
+    MissingColumn {
+        table: String,
+        column: String,
+        expected: &'static str,
+        unexpected: String,
+    },
+
+    #[error("production column {table}.{column} is now {found}, and the warehouse's models expect {expected}")]
+    RetypedColumn {
+        table: String,
+        column: String,
+        found: String,
+        expected: &'static str,
+    },
+
+    #[error("reading production table {table} failed: {message}")]
+    Query { table: String, message: String },
+
+    #[error("production {table}.{column} holds {value:?}, which is not {expected}")]
+    BadValue {
+        table: String,
+        column: String,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+impl SourcesError {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            Self::UnknownScheme { .. } => {
+                "[sources.production] url must start with sqlite://, mysql://, mariadb:// or postgres://"
+            }
+            Self::Unreachable { .. } => {
+                "check that the database is running and that [sources.production] url in darkroom.toml is right"
+            }
+            Self::MissingTable { .. } | Self::MissingColumn { .. } | Self::RetypedColumn { .. } => {
+                "production's schema changed: update the models and the expected schema (crates/sources) to match, \
+                 or undo the change; the warehouse keeps its last good tables meanwhile"
+            }
+            Self::Query { .. } => "the message above is the database's; fix the cause and run again",
+            Self::BadValue { .. } => "fix that row in production, or the models that expect this type",
+        }
+    }
+
+    /// A change on production's side: its schema no longer matches the models.
+    pub fn is_schema_change(&self) -> bool {
+        matches!(
+            self,
+            Self::MissingTable { .. } | Self::MissingColumn { .. } | Self::RetypedColumn { .. }
+        )
+    }
+}
