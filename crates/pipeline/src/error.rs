@@ -52,10 +52,10 @@ pub enum PipelineError {
     #[error("no [sources.{source_name}] in darkroom.toml, and task {task} needs it")]
     SourceNotConfigured { source_name: &'static str, task: String },
 
-    #[error("{0}")]
+    #[error(transparent)]
     Sources(#[from] SourcesError),
 
-    #[error("{0}")]
+    #[error(transparent)]
     Warehouse(#[from] WarehouseError),
 
     #[error(transparent)]

@@ -156,7 +156,9 @@ fn an_unknown_log_format_in_the_project_file_is_exit_code_2() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("site/darkroom.toml line 12, column 10: unknown variant `apache-combined`, expected `api-v1`"),
+        err.contains(
+            "site/darkroom.toml line 12, column 10: [sources.logs] format: unknown variant `apache-combined`, expected `api-v1`"
+        ),
         "{err}"
     );
 }
