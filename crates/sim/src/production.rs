@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+pub use darkroom_sources::redact;
 use sqlx::any::{AnyArguments, AnyPoolOptions};
 use sqlx::{AnyPool, Arguments};
 
@@ -197,20 +198,6 @@ impl Dialect {
 pub struct Production {
     pool: AnyPool,
     dialect: Dialect,
-}
-
-/// The URL without its password, for messages.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
 }
 
 impl Production {

@@ -67,25 +67,12 @@ impl TestProject {
 
     /// Grows the site by `days`, without running anything.
     pub fn advance(&self, days: u32, users: u64, faults: &str) {
-        let options = AdvanceOptions {
-            days,
-            seed: 11,
-            users,
-            start: START.into(),
-            faults: Fault::parse_list(faults).expect("faults"),
-        };
-        darkroom_sim::advance(self.path(), &self.outputs(), &options).expect("advance");
+        darkroom_sim::advance(self.path(), &self.outputs(), &options(days, users, faults)).expect("advance");
     }
 
     /// Grows the site day by day and runs each night right after its day, as production would.
     pub fn grow_and_run(&self, days: u32, users: u64, faults: &str) -> Vec<RunReport> {
-        let options = AdvanceOptions {
-            days,
-            seed: 11,
-            users,
-            start: START.into(),
-            faults: Fault::parse_list(faults).expect("faults"),
-        };
+        let options = options(days, users, faults);
         let project = self.project();
         let runtime = runtime();
         let mut reports = Vec::new();
@@ -170,6 +157,17 @@ impl TestProject {
             }
         }
         versions
+    }
+}
+
+/// The test worlds: seed 11, starting on a Monday.
+fn options(days: u32, users: u64, faults: &str) -> AdvanceOptions {
+    AdvanceOptions {
+        days,
+        seed: 11,
+        users,
+        start: START.into(),
+        faults: Fault::parse_list(faults).expect("faults"),
     }
 }
 
