@@ -93,12 +93,12 @@ pub(crate) async fn load_logs(run: Arc<RunContext>) -> Result<TaskOutput, Pipeli
                 duplicate_of,
             });
         }
-        let marks: Vec<_> = chosen
-            .iter()
-            .map(|c| (c.file.source_file.clone(), c.hash.clone(), c.duplicate_of.clone()))
-            .collect();
-        state.mark_log_files(run.run_id, &marks, "loading")?;
     }
+    let marks: Vec<_> = chosen
+        .iter()
+        .map(|c| (c.file.source_file.clone(), c.hash.clone(), c.duplicate_of.clone()))
+        .collect();
+    run.state().mark_log_files(run.run_id, &marks, "loading")?;
 
     let to_parse: Vec<ArchiveFile> = chosen
         .iter()
@@ -120,10 +120,6 @@ pub(crate) async fn load_logs(run: Arc<RunContext>) -> Result<TaskOutput, Pipeli
             .await?;
         output.record(ETL_QUARANTINE, written);
     }
-    let marks: Vec<_> = chosen
-        .iter()
-        .map(|c| (c.file.source_file.clone(), c.hash.clone(), c.duplicate_of.clone()))
-        .collect();
     run.state().mark_log_files(run.run_id, &marks, "loaded")?;
     tracing::info!(
         files = chosen.len(),
