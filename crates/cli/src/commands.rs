@@ -1,9 +1,11 @@
 pub mod dag;
 pub mod demo;
+pub mod docs;
 pub mod init;
 pub mod run;
 pub mod sim;
 pub mod sql;
+pub mod tearsheet;
 
 use std::path::PathBuf;
 

@@ -33,6 +33,10 @@ enum Command {
     Sql(commands::sql::Args),
     /// The task graph, as text or Graphviz DOT.
     Dag(commands::dag::Args),
+    /// The executive tearsheet: five ISO weeks of daily averages beside the plan.
+    Tearsheet(commands::tearsheet::Args),
+    /// The data dictionary: every table and column, as HTML and Markdown.
+    Docs(commands::docs::Args),
     /// Generate a photo site in a fresh folder and query it.
     Demo(commands::demo::Args),
 }
@@ -55,6 +59,8 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(&args),
         Command::Sql(args) => commands::sql::run(&args),
         Command::Dag(args) => commands::dag::run(&args),
+        Command::Tearsheet(args) => commands::tearsheet::run(&args),
+        Command::Docs(args) => commands::docs::run(&args),
         Command::Demo(args) => commands::demo::run(&args),
     };
     match result {

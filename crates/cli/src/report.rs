@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use darkroom_logs::LogsError;
+use darkroom_metrics::MetricsError;
 use darkroom_pipeline::{PipelineError, ProjectError};
 use darkroom_sim::SimError;
 use darkroom_warehouse::WarehouseError;
@@ -44,6 +45,9 @@ fn classify(error: &anyhow::Error) -> (&'static str, u8) {
             if let PipelineError::Warehouse(inner) = e {
                 return warehouse(inner);
             }
+            if let PipelineError::Metrics(inner) = e {
+                return (inner.hint(), if inner.is_usage() { BAD_USAGE } else { WORK_FAILED });
+            }
             return (e.hint(), if e.is_usage() { BAD_USAGE } else { WORK_FAILED });
         }
         if let Some(e) = cause.downcast_ref::<ProjectError>() {
@@ -57,6 +61,9 @@ fn classify(error: &anyhow::Error) -> (&'static str, u8) {
         }
         if let Some(e) = cause.downcast_ref::<WarehouseError>() {
             return warehouse(e);
+        }
+        if let Some(e) = cause.downcast_ref::<MetricsError>() {
+            return (e.hint(), if e.is_usage() { BAD_USAGE } else { WORK_FAILED });
         }
     }
     ("", WORK_FAILED)

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use darkroom_metrics::{Catalog, DAILY_METRICS, DAILY_METRICS_BY_CLIENT, METRIC_RESTATEMENTS};
 use darkroom_sources::{ExpectedTable, PRODUCTION_TABLES};
 
 use crate::error::PipelineError;
@@ -33,6 +34,8 @@ pub enum TaskKind {
     SubscriberSnapshot,
     /// A SQL model.
     Model(Model),
+    /// Every metric of the catalog for the days the run touched, and their restatements.
+    DailyMetrics(Box<Catalog>),
 }
 
 #[derive(Debug, Clone)]
@@ -52,7 +55,7 @@ pub struct Dag {
 }
 
 impl Dag {
-    pub fn build(models: Vec<Model>) -> Result<Self, PipelineError> {
+    pub fn build(models: Vec<Model>, catalog: Option<Catalog>) -> Result<Self, PipelineError> {
         let mut tasks = vec![Task {
             name: LOAD_LOGS.into(),
             kind: TaskKind::LoadLogs,
@@ -110,6 +113,31 @@ impl Dag {
                 kind: TaskKind::Model(model),
             });
         }
+        if let Some(catalog) = catalog {
+            let mut requires = BTreeSet::new();
+            for metric in &catalog.metrics {
+                for table in &metric.reads {
+                    let task = producer
+                        .get(table)
+                        .ok_or_else(|| PipelineError::MetricReadsUnknownTable {
+                            path: catalog.path.clone(),
+                            metric: metric.name.clone(),
+                            table: table.clone(),
+                        })?;
+                    requires.insert(task.clone());
+                }
+            }
+            tasks.push(Task {
+                name: DAILY_METRICS.into(),
+                kind: TaskKind::DailyMetrics(Box::new(catalog)),
+                requires: requires.into_iter().collect(),
+                outputs: vec![
+                    DAILY_METRICS.into(),
+                    DAILY_METRICS_BY_CLIENT.into(),
+                    METRIC_RESTATEMENTS.into(),
+                ],
+            });
+        }
         Ok(Self {
             tasks: topological_order(tasks)?,
         })
@@ -127,6 +155,11 @@ impl Dag {
                 TaskKind::LoadLogs => "built-in: parse new log archives".to_owned(),
                 TaskKind::Snapshot(table) => format!("built-in: snapshot production table {}", table.name),
                 TaskKind::SubscriberSnapshot => "built-in: today's active subscribers, taken once".to_owned(),
+                TaskKind::DailyMetrics(catalog) => format!(
+                    "built-in: {} metrics of {} for the days the run touched",
+                    catalog.metrics.len(),
+                    catalog.path.display()
+                ),
                 TaskKind::Model(model) => match (&model.partition_by, model.reads_run_days) {
                     (Some(column), true) => {
                         format!("model {}, replaces the run's days by {column}", model.path.display())

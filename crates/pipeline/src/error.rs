@@ -61,6 +61,16 @@ pub enum PipelineError {
     #[error(transparent)]
     Logs(#[from] darkroom_logs::LogsError),
 
+    #[error(transparent)]
+    Metrics(#[from] darkroom_metrics::MetricsError),
+
+    #[error("{}: metric `{metric}` reads table {table}, which no task produces", path.display())]
+    MetricReadsUnknownTable {
+        path: PathBuf,
+        metric: String,
+        table: String,
+    },
+
     #[error("task {task} failed: {message}")]
     Task { task: String, message: String },
 
@@ -94,6 +104,10 @@ impl PipelineError {
             Self::Sources(e) => e.hint(),
             Self::Warehouse(e) => e.hint(),
             Self::Logs(e) => e.hint(),
+            Self::Metrics(e) => e.hint(),
+            Self::MetricReadsUnknownTable { .. } => {
+                "a metric in metrics.toml reads warehouse tables (`darkroom dag` lists each task's outputs); fix its table or SQL"
+            }
             Self::Task { .. } => "fix the cause above and run the same day again: the run resumes at the failed task",
             Self::BadDate { .. } | Self::BackwardsRange { .. } => "dates are UTC days, YYYY-MM-DD, --from before --to",
             Self::RunFailed { .. } => {
@@ -114,6 +128,13 @@ impl PipelineError {
                 | Self::Cycle { .. }
                 | Self::ModelShadowsBuiltIn { .. }
                 | Self::SourceNotConfigured { .. }
+                | Self::MetricReadsUnknownTable { .. }
+                | Self::Metrics(
+                    darkroom_metrics::MetricsError::CatalogSyntax { .. }
+                        | darkroom_metrics::MetricsError::CatalogEntry { .. }
+                        | darkroom_metrics::MetricsError::PlanRow { .. }
+                        | darkroom_metrics::MetricsError::BadWeek { .. }
+                )
                 | Self::BadDate { .. }
                 | Self::BackwardsRange { .. }
         )

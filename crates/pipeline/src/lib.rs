@@ -10,6 +10,7 @@ mod dag;
 mod error;
 mod load;
 mod lock;
+mod metrics;
 mod model;
 mod project;
 mod runner;

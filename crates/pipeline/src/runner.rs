@@ -13,6 +13,7 @@ use std::time::Instant;
 use arrow::array::{Array, Date32Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 use chrono::NaiveDate;
+use darkroom_metrics::{CATALOG_FILE, Catalog};
 use darkroom_sources::Production;
 use darkroom_warehouse::{Warehouse, WriteMode, Written, run_session};
 use datafusion::datasource::MemTable;
@@ -230,7 +231,7 @@ impl RunContext {
         self.set_run_days(&all)
     }
 
-    fn run_days(&self) -> Vec<i32> {
+    pub fn run_days(&self) -> Vec<i32> {
         self.run_days_list
             .lock()
             .map(|d| d.iter().copied().collect())
@@ -249,7 +250,13 @@ fn task_failed(task: &str, message: String) -> PipelineError {
 pub fn project_dag(project: &Project) -> Result<Dag, PipelineError> {
     let ctx = run_session();
     let models = load_models(&project.dir.join(MODELS_DIR), &ctx.state())?;
-    Dag::build(models)
+    let catalog_path = project.dir.join(CATALOG_FILE);
+    let catalog = if catalog_path.exists() {
+        Some(Catalog::load(&catalog_path, &ctx.state())?)
+    } else {
+        None
+    };
+    Dag::build(models, catalog)
 }
 
 pub fn parse_day(text: &str) -> Result<i32, PipelineError> {
@@ -489,6 +496,7 @@ async fn execute(run: Arc<RunContext>, name: &str, kind: TaskKind) -> Result<Tas
         TaskKind::LoadLogs => crate::load::load_logs(run).await,
         TaskKind::Snapshot(table) => crate::snapshot::snapshot_production(run, table).await,
         TaskKind::SubscriberSnapshot => crate::snapshot::subscriber_snapshot(run).await,
+        TaskKind::DailyMetrics(catalog) => crate::metrics::daily_metrics(run, &catalog).await,
         TaskKind::Model(model) => {
             let mut output = TaskOutput::default();
             let days = run.run_days();

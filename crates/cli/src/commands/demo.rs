@@ -58,10 +58,20 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                  FROM fact_subscription_purchases GROUP BY purchase_type ORDER BY payments DESC";
     crate::say(&format!("\n$ darkroom sql --project {} \"{query}\"", dir.display()));
     super::sql::run(&super::sql::Args::new(dir.clone(), query))?;
+    let tearsheet = dir.join("tearsheet.html");
+    let wrote_sheet = super::tearsheet::run(&super::tearsheet::Args::html(dir.clone(), tearsheet.clone()));
+    super::docs::run(&super::docs::Args::new(dir.clone()))?;
+    let sheet_line = match wrote_sheet {
+        Ok(()) => format!("  the executive tearsheet:  {}\n", tearsheet.display()),
+        // A demo shorter than a complete week has no tearsheet; it says why and goes on.
+        Err(error) => format!("  no tearsheet: {error}\n"),
+    };
     crate::say(&format!(
-        "\nThe warehouse is in {}/warehouse (Delta tables). Try\n  darkroom sql --project {} \"SELECT event_date, count(*) FROM fact_page_views GROUP BY 1 ORDER BY 1\"\n  darkroom dag --project {}\nThe metrics, the tearsheet and the web app come next (see the README's status).",
-        dir.display(),
-        dir.display(),
+        "\nThe warehouse is in {0}/warehouse (Delta tables).\n{sheet_line}  the data dictionary:      {0}/docs/index.html\nTry\n  \
+         darkroom sql --project {0} \"SELECT date, value FROM daily_metrics WHERE metric = 'dau' ORDER BY date\"\n  \
+         darkroom sql --project {0} \"SELECT * FROM funnel_steps WHERE client = 'all' AND channel = 'all' ORDER BY 1, 2, 5\"\n  \
+         darkroom tearsheet --project {0} --format xlsx --out tearsheet.xlsx\n  \
+         darkroom dag --project {0}",
         dir.display()
     ));
     Ok(())

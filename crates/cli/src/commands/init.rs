@@ -12,6 +12,15 @@ const TEMPLATE: &[(&str, &str)] = &[
         include_str!("../../../../templates/photosite/darkroom.toml"),
     ),
     (
+        "metrics.toml",
+        include_str!("../../../../templates/photosite/metrics.toml"),
+    ),
+    (
+        "dictionary.toml",
+        include_str!("../../../../templates/photosite/dictionary.toml"),
+    ),
+    ("plan.csv", include_str!("../../../../templates/photosite/plan.csv")),
+    (
         "models/dim_date.sql",
         include_str!("../../../../templates/photosite/models/dim_date.sql"),
     ),
@@ -66,6 +75,10 @@ const TEMPLATE: &[(&str, &str)] = &[
     (
         "models/fact_subscription_purchases.sql",
         include_str!("../../../../templates/photosite/models/fact_subscription_purchases.sql"),
+    ),
+    (
+        "models/funnel_steps.sql",
+        include_str!("../../../../templates/photosite/models/funnel_steps.sql"),
     ),
     (
         "models/fact_uploads.sql",

@@ -255,14 +255,24 @@ fn run_builds_the_warehouse_and_a_second_run_of_the_day_does_nothing() {
         dir.path(),
     );
     assert!(first.status.success(), "{}", stderr(&first));
-    let lines: Vec<String> = stdout(&first).lines().map(str::to_owned).collect();
-    assert_eq!(lines.len(), 2, "one line per day: {lines:?}");
+    let lines: Vec<String> = stdout(&first)
+        .lines()
+        .filter(|l| !l.starts_with("  "))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(lines.len(), 2, "one line per day, then indented task notes: {lines:?}");
+    assert!(
+        stdout(&first).contains("daily_metrics")
+            && stdout(&first).contains("published value(s) changed: see metric_restatements"),
+        "the second night restates the first day's late lines: {}",
+        stdout(&first)
+    );
     assert!(lines[0].starts_with("2015-02-09: run 1 succeeded in "), "{}", lines[0]);
     assert!(lines[1].starts_with("2015-02-10: run 2 succeeded in "), "{}", lines[1]);
     let again = darkroom(&["run", "--project", "site", "--date", "2015-02-10"], dir.path());
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(
-        stdout(&again).contains("0 tasks ran, 22 were complete already, 0 failed, 0 not run; 0 rows written"),
+        stdout(&again).contains("0 tasks ran, 24 were complete already, 0 failed, 0 not run; 0 rows written"),
         "{}",
         stdout(&again)
     );
@@ -346,4 +356,149 @@ fn dag_prints_the_graph_as_text_and_dot() {
         "{dot}"
     );
     assert!(dot.trim_end().ends_with('}'));
+}
+
+#[test]
+fn tearsheet_says_when_its_weeks_have_no_data_and_writes_html_csv_and_xlsx() {
+    let dir = project();
+    let site = dir.path().join("site");
+    for file in ["metrics.toml", "plan.csv", "dictionary.toml", "models/funnel_steps.sql"] {
+        assert!(site.join(file).is_file(), "init writes {file}");
+    }
+    let none = darkroom(&["tearsheet", "--project", "site"], dir.path());
+    assert_eq!(none.status.code(), Some(2), "{}", stderr(&none));
+    assert_eq!(
+        stderr(&none),
+        "error: the warehouse has no daily_metrics yet\nhint: run the nightly run first: `darkroom run --date YYYY-MM-DD`\n"
+    );
+    let run = darkroom(
+        &["run", "--project", "site", "--from", "2015-02-09", "--to", "2015-02-10"],
+        dir.path(),
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+
+    // The latest complete week ends 2015-02-08: the five weeks before it have no data.
+    let empty = darkroom(&["tearsheet", "--project", "site"], dir.path());
+    assert_eq!(empty.status.code(), Some(1), "{}", stderr(&empty));
+    assert_eq!(
+        stderr(&empty),
+        "error: no daily metrics for the weeks 2015-01-05 to 2015-02-08: the tearsheet would be all blanks\n\
+         hint: run the nightly run for those days first (`darkroom run --from D1 --to D2`), or pick another --week\n"
+    );
+    assert_eq!(stdout(&empty), "", "no page of zeros");
+
+    let not_monday = darkroom(&["tearsheet", "--project", "site", "--week", "2015-02-11"], dir.path());
+    assert_eq!(not_monday.status.code(), Some(2));
+    assert!(stderr(&not_monday).starts_with("error: --week 2015-02-11: a Wednesday, not a Monday\n"));
+
+    let csv = darkroom(
+        &[
+            "tearsheet",
+            "--project",
+            "site",
+            "--week",
+            "2015-02-16",
+            "--format",
+            "csv",
+        ],
+        dir.path(),
+    );
+    assert!(csv.status.success(), "{}", stderr(&csv));
+    let text = stdout(&csv);
+    assert!(
+        text.starts_with("team,metric,unit,week_start,days,actual,plan,diff_percent\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nexecutive,visitors,users,2015-02-09,2,"),
+        "two days of the week: {text}"
+    );
+    assert!(text.contains("\nexecutive,visitors,users,2015-01-12,0,,,\n"), "{text}");
+    assert!(text.contains(",subscription_revenue_cents,dollars,"), "{text}");
+
+    let html = darkroom(
+        &[
+            "tearsheet",
+            "--project",
+            "site",
+            "--week",
+            "2015-02-16",
+            "--out",
+            "sheet.html",
+        ],
+        dir.path(),
+    );
+    assert!(html.status.success(), "{}", stderr(&html));
+    let page = std::fs::read_to_string(dir.path().join("sheet.html")).expect("page");
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains("Executive tearsheet: weeks 2015-01-12 to 2015-02-15"));
+    assert!(page.contains("@media print"));
+
+    let xlsx = darkroom(
+        &[
+            "tearsheet",
+            "--project",
+            "site",
+            "--week",
+            "2015-02-16",
+            "--format",
+            "xlsx",
+            "--out",
+            "sheet.xlsx",
+        ],
+        dir.path(),
+    );
+    assert!(xlsx.status.success(), "{}", stderr(&xlsx));
+    assert_eq!(stdout(&xlsx), "wrote sheet.xlsx\n");
+    let bytes = std::fs::read(dir.path().join("sheet.xlsx")).expect("xlsx");
+    assert_eq!(&bytes[..2], b"PK");
+
+    // The data dictionary, read from the same warehouse.
+    let docs = darkroom(&["docs", "--project", "site", "--out", "dictionary"], dir.path());
+    assert!(docs.status.success(), "{}", stderr(&docs));
+    assert!(
+        stdout(&docs).starts_with("wrote dictionary/index.html and dictionary/dictionary.md: "),
+        "{}",
+        stdout(&docs)
+    );
+    let markdown = std::fs::read_to_string(dir.path().join("dictionary/dictionary.md")).expect("markdown");
+    assert!(markdown.contains("\n## fact_page_views\n"), "{markdown}");
+    let action = markdown
+        .lines()
+        .find(|l| l.starts_with("| action | text"))
+        .expect("raw_events.action is listed");
+    assert!(
+        action.contains("page_view ("),
+        "its values, read from the data: {action}"
+    );
+    assert!(
+        markdown.contains("| subscription_type | text | free, or the plan of an active subscription. | free ("),
+        "{markdown}"
+    );
+    assert!(markdown.contains("| churned_subscribers | users in the snapshot of d-1 and not in the snapshot of d | sales | retention | users |"));
+    let page = std::fs::read_to_string(dir.path().join("dictionary/index.html")).expect("html");
+    assert!(page.contains("id=\"dim_users\""));
+}
+
+#[test]
+fn a_plan_row_for_an_unknown_metric_is_named_with_its_line() {
+    let dir = project();
+    let run = darkroom(&["run", "--project", "site", "--date", "2015-02-09"], dir.path());
+    assert!(run.status.success(), "{}", stderr(&run));
+    let plan = dir.path().join("site/plan.csv");
+    let text = std::fs::read_to_string(&plan).expect("plan");
+    let second = text.lines().nth(1).expect("a row").to_owned();
+    let (_, rest) = second.split_once(',').expect("metric,week_start,value");
+    let broken = text.replacen(&second, &format!("vistors,{rest}"), 1);
+    assert_ne!(broken, text);
+    std::fs::write(&plan, broken).expect("write");
+    let out = darkroom(&["tearsheet", "--project", "site", "--week", "2015-02-16"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "plan.csv, line 2: unknown metric \"vistors\"; metrics.toml does not define it\nhint: fix that row"
+        ),
+        "{}",
+        stderr(&out)
+    );
 }

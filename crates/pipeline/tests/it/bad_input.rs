@@ -227,3 +227,81 @@ fn a_project_file_with_an_unknown_key_or_a_wrong_type_names_the_key() {
         "{error}"
     );
 }
+
+#[test]
+fn a_metric_whose_sql_fails_names_the_metric_and_leaves_daily_metrics_unchanged() {
+    let (site, error) = second_day_fails(
+        |site| {
+            let path = site.path().join("metrics.toml");
+            let catalog = std::fs::read_to_string(&path).expect("catalog");
+            let broken = catalog.replacen(
+                "measure = \"count(DISTINCT user_id)\"",
+                "measure = \"count(DISTINCT usr_id)\"",
+                1,
+            );
+            assert_ne!(broken, catalog);
+            std::fs::write(&path, broken).expect("write catalog");
+        },
+        &["daily_metrics", "daily_metrics_by_client", "metric_restatements"],
+    );
+    assert_eq!(
+        error.to_string(),
+        "1 task(s) of the run for 2015-02-03 failed: daily_metrics"
+    );
+    let history = last_run_tasks(&site);
+    let task = history.iter().find(|t| t[0] == "daily_metrics").expect("in history");
+    assert_eq!(task[1], "failed");
+    assert!(task[2].starts_with("metric `dau`: its SQL failed: "), "{}", task[2]);
+    assert!(task[2].contains("usr_id"), "{}", task[2]);
+    assert!(
+        task[2].contains("hint: fix that metric's SQL in metrics.toml"),
+        "{}",
+        task[2]
+    );
+    // Day 0's published values are still there, and nothing of day 1.
+    let days = site.query("SELECT DISTINCT CAST(date AS VARCHAR) FROM daily_metrics");
+    assert_eq!(days, vec![vec![day(0)]]);
+}
+
+#[test]
+fn a_bad_metric_catalog_is_named_with_the_metric_before_anything_runs() {
+    let site = TestProject::new();
+    site.advance(1, 100, "");
+    let path = site.path().join("metrics.toml");
+    let catalog = std::fs::read_to_string(&path).expect("catalog");
+    let cases = [
+        (
+            catalog.replacen("table = \"fact_uploads\"", "table = \"fact_upload\"", 1),
+            "metrics.toml: metric `uploads` reads table fact_upload, which no task produces",
+        ),
+        (
+            catalog.replacen("team = \"web\"", "team = \"design\"", 1),
+            "unknown variant `design`, expected one of `executive`, `product`, `web`, `mobile`, `marketing`, `sales`",
+        ),
+        (
+            catalog.replacen("name = \"uploaders\"", "name = \"uploads\"", 1),
+            "metric `uploads`: defined twice; a metric is defined once",
+        ),
+        (
+            catalog.replacen(
+                "measure = \"count(*)\"\nclient_column = \"signup_client\"",
+                "measure = \"count(*)\"\nsql = \"SELECT 1\"",
+                1,
+            ),
+            "metric `signups`: give either `sql`, or `table` with `measure` (and `date_column`), not both",
+        ),
+        (
+            catalog.replacen("measure = \"sum(take_cents)\"", "measure = \"sum(take_cents\"", 1),
+            "metric `marketplace_take_cents`: its SQL does not parse",
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_ne!(text, catalog, "{expected}");
+        std::fs::write(&path, &text).expect("write catalog");
+        let error = site.run(&day(0), false).expect_err("the plan fails");
+        assert!(error.to_string().contains(expected), "{error}\nexpected: {expected}");
+        assert!(error.is_usage(), "{error}");
+        assert!(error.hint().contains("metrics.toml"), "{}", error.hint());
+    }
+    assert!(!site.path().join("warehouse/daily_metrics").exists(), "nothing ran");
+}

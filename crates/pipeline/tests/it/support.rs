@@ -36,6 +36,7 @@ impl TestProject {
             config = config.replace("url = \"sqlite://production.db\"", &format!("url = \"{url}\""));
         }
         std::fs::write(dir.path().join("darkroom.toml"), config).expect("write config");
+        std::fs::copy(template.join("metrics.toml"), dir.path().join("metrics.toml")).expect("copy metrics.toml");
         std::fs::create_dir_all(dir.path().join("models")).expect("models");
         for entry in std::fs::read_dir(template.join("models")).expect("template models") {
             let path = entry.expect("entry").path();

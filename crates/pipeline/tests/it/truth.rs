@@ -97,6 +97,158 @@ fn assert_facts_match_truth(site: &TestProject, log_days: &[String], money_days:
     assert_metric_per_day(&truth, &take, "marketplace_take_cents", money_days);
 }
 
+/// Every metric of the truth equals daily_metrics on every final day, exactly
+/// (an undefined value is NULL on both sides).
+fn assert_daily_metrics_match_truth(site: &TestProject, days: &[String]) {
+    let truth = site.truth();
+    let published = site.keyed("SELECT CAST(date AS VARCHAR), metric, CAST(value AS VARCHAR) FROM daily_metrics");
+    let mut compared = 0;
+    let mut wrong = Vec::new();
+    for ((d, metric), expected) in &truth {
+        if !days.contains(d) {
+            continue;
+        }
+        let got = published.get(&(d.clone(), metric.clone()));
+        let expected = (!expected.is_empty()).then(|| number(expected));
+        let got_value = got.and_then(|v| (v != "NULL").then(|| number(v)));
+        compared += 1;
+        if got.is_none() || expected.map(f64::to_bits) != got_value.map(f64::to_bits) {
+            wrong.push(format!("{metric} on {d}: truth {expected:?}, daily_metrics {got:?}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {compared} values differ:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    let metrics: std::collections::BTreeSet<&String> = truth.keys().map(|(_, m)| m).collect();
+    assert_eq!(compared, metrics.len() * days.len(), "every metric, every final day");
+    assert_eq!(metrics.len(), 27, "metrics.md lists 27 metrics");
+
+    // The breakdown by client adds up to the total for every counted metric.
+    let mismatched = site.query(
+        "SELECT t.date, t.metric, t.value, sum(c.value) FROM daily_metrics t \
+         JOIN daily_metrics_by_client c ON c.date = t.date AND c.metric = t.metric \
+         WHERE t.metric IN ('uploads', 'likes', 'signup_events', 'signups', 'follows') \
+         GROUP BY t.date, t.metric, t.value HAVING sum(c.value) <> t.value",
+    );
+    assert!(mismatched.is_empty(), "{mismatched:?}");
+    let clients = site.query("SELECT count(DISTINCT client) FROM daily_metrics_by_client WHERE metric = 'visitors'");
+    assert_ne!(clients, vec![vec!["0".to_owned()]]);
+}
+
+/// funnel_steps (all clients, all channels) equals truth/funnels.csv row for row, and
+/// the breakdowns add up to the totals.
+fn assert_funnels_match_truth(site: &TestProject) {
+    let truth = std::fs::read_to_string(site.path().join("truth/funnels.csv")).expect("truth funnels");
+    let mut expected: Vec<String> = truth.lines().skip(1).map(str::to_owned).collect();
+    expected.sort();
+    let mut got: Vec<String> = site
+        .query(
+            "SELECT funnel, CAST(entry_week AS VARCHAR), step, CAST(reached AS VARCHAR) FROM funnel_steps \
+             WHERE client = 'all' AND channel = 'all'",
+        )
+        .into_iter()
+        .map(|row| row.join(","))
+        .collect();
+    got.sort();
+    assert!(expected.len() > 100, "the truth has funnels: {}", expected.len());
+    let missing: Vec<&String> = expected.iter().filter(|r| !got.contains(r)).collect();
+    let extra: Vec<&String> = got.iter().filter(|r| !expected.contains(r)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "truth only: {missing:#?}\nwarehouse only: {extra:#?}"
+    );
+
+    for breakdown in ["client", "channel"] {
+        let unbalanced = site.query(&format!(
+            "SELECT t.funnel, t.entry_week, t.step FROM funnel_steps t \
+             JOIN funnel_steps b ON b.funnel = t.funnel AND b.entry_week = t.entry_week AND b.step = t.step \
+             WHERE t.client = 'all' AND t.channel = 'all' AND b.{breakdown} <> 'all' \
+             GROUP BY t.funnel, t.entry_week, t.step, t.reached HAVING sum(b.reached) <> t.reached"
+        ));
+        assert!(unbalanced.is_empty(), "{breakdown}: {unbalanced:?}");
+    }
+    // Conversions: from the first step and from the one before.
+    let conversions = site.query(
+        "SELECT step_number, reached, conversion_from_first, conversion_from_previous FROM funnel_steps \
+         WHERE funnel = 'engagement' AND client = 'all' AND channel = 'all' \
+         AND entry_week = (SELECT min(entry_week) FROM funnel_steps) ORDER BY step_number",
+    );
+    assert_eq!(conversions[0][2], "1.0");
+    assert_eq!(conversions[0][3], "NULL");
+    let reached: Vec<f64> = conversions.iter().map(|r| number(&r[1])).collect();
+    for (i, row) in conversions.iter().enumerate().skip(1) {
+        assert_eq!(number(&row[2]), reached[i] / reached[0]);
+        if reached[i - 1] > 0.0 {
+            assert_eq!(number(&row[3]), reached[i] / reached[i - 1]);
+        }
+    }
+}
+
+/// The tearsheet of the fixed eight-week world, against its golden files
+/// (`DARKROOM_BLESS=1` rewrites them after a deliberate change), and its weekly
+/// averages against the truth.
+fn assert_tearsheet_matches_golden(site: &TestProject) {
+    use darkroom_metrics::{Catalog, Plan, Tearsheet, last_metric_day, week_after_last_complete};
+    let project = site.project();
+    let sheet = crate::support::runtime().block_on(async {
+        let session = darkroom_pipeline::open_query_session(&project).await.expect("session");
+        let ctx = session.context();
+        let catalog = Catalog::load(&project.dir.join("metrics.toml"), &ctx.state()).expect("catalog");
+        let plan = Plan::load(&project.dir.join("plan.csv"), &catalog).expect("the simulator's plan is valid");
+        let last = last_metric_day(ctx).await.expect("query").expect("metrics exist");
+        Tearsheet::build(ctx, &catalog, &plan, week_after_last_complete(last))
+            .await
+            .expect("tearsheet")
+    });
+    assert_eq!(sheet.weeks.first().map(ToString::to_string), Some(day(21)));
+    let csv = sheet.to_csv();
+    // Weekly averages equal the truth's daily values averaged, in the sheet's rounding.
+    let truth = site.truth();
+    // The last week's Sunday is not final (its late lines come with the next night).
+    for week in 0..4 {
+        let monday = 21 + 7 * week;
+        let mean = (monday..monday + 7)
+            .map(|d| number(&truth[&(day(d), "visitors".to_owned())]))
+            .sum::<f64>()
+            / 7.0;
+        let row = format!("executive,visitors,users,{},7,{mean:.1},", day(monday));
+        assert!(csv.contains(&row), "{row} in\n{csv}");
+    }
+    golden("tearsheet.csv", &csv);
+    golden("tearsheet.html", &sheet.to_html());
+}
+
+fn golden(name: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("DARKROOM_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().expect("folder")).expect("golden folder");
+        std::fs::write(&path, actual).expect("bless");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run with DARKROOM_BLESS=1 to create it", path.display()));
+    if expected != actual {
+        let first = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{} differs from the golden file at line {}:\n  golden: {:?}\n  now:    {:?}\n\
+             (DARKROOM_BLESS=1 rewrites it after a deliberate change)",
+            path.display(),
+            first + 1,
+            expected.lines().nth(first),
+            actual.lines().nth(first)
+        );
+    }
+}
+
 /// raw_events holds each archived line once: per day and action it equals a direct
 /// read of the archives (a shipper's retry copies left out).
 fn assert_raw_events_equal_archives(site: &TestProject) {
@@ -128,7 +280,17 @@ fn eight_weeks_run_night_by_night_agree_with_the_truth_to_the_row() {
     assert!(reports.iter().all(|r| r.failed().is_empty()));
     let days = final_days(&[]);
     assert_facts_match_truth(&site, &days, &days);
+    assert_daily_metrics_match_truth(&site, &days);
+    assert_funnels_match_truth(&site);
+    assert_tearsheet_matches_golden(&site);
     assert_raw_events_equal_archives(&site);
+
+    // Late lines restate the day before: old and new value, the day and the run are recorded.
+    let restated = site.query(
+        "SELECT count(*), count(DISTINCT date), min(run_id) > 0 FROM metric_restatements WHERE old_value <> new_value",
+    );
+    assert_ne!(restated[0][0], "0", "late lines change published values");
+    assert_eq!(restated[0][2], "true");
 
     // Late lines: a day's events that were archived with the next day's hour 00 reached their own day.
     let late = site.query(

@@ -1,0 +1,159 @@
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{Date32Array, Float64Array, StringArray};
+use chrono::NaiveDate;
+use darkroom_metrics::{Plan, Team, Tearsheet, last_metric_day, parse_week, week_after_last_complete};
+use datafusion::prelude::SessionContext;
+
+use crate::{catalog, day, register, runtime};
+
+const CATALOG: &str = r#"
+[[metrics]]
+name = "visitors"
+definition = "distinct visitors on d"
+team = "executive"
+stage = "acquisition"
+unit = "users"
+table = "t"
+date_column = "d"
+measure = "count(*)"
+
+[[metrics]]
+name = "revenue_cents"
+definition = "money on d"
+team = "sales"
+stage = "revenue"
+unit = "cents"
+table = "t"
+date_column = "d"
+measure = "count(*)"
+"#;
+
+fn date(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("date")
+}
+
+/// Visitors 10..16 each day of the week of 2015-02-02, revenue only on its first three days.
+fn daily_metrics(ctx: &SessionContext) {
+    let mut dates = Vec::new();
+    let mut metrics = Vec::new();
+    let mut values = Vec::new();
+    for i in 0..7 {
+        dates.push(day("2015-02-02") + i);
+        metrics.push("visitors");
+        values.push(Some(10.0 + f64::from(i)));
+    }
+    for i in 0..3 {
+        dates.push(day("2015-02-02") + i);
+        metrics.push("revenue_cents");
+        values.push(Some(12_345.0));
+    }
+    register(
+        ctx,
+        "daily_metrics",
+        vec![
+            ("date", Arc::new(Date32Array::from(dates))),
+            ("metric", Arc::new(StringArray::from(metrics))),
+            ("value", Arc::new(Float64Array::from(values))),
+        ],
+    );
+}
+
+fn plan() -> Plan {
+    Plan::parse(
+        Path::new("plan.csv"),
+        "metric,week_start,value\nvisitors,2015-02-02,12\nrevenue_cents,2015-02-02,10000\n",
+        &catalog(CATALOG),
+    )
+    .expect("plan")
+}
+
+#[test]
+fn weekly_numbers_are_daily_averages_beside_the_plan_grouped_by_team() {
+    let ctx = SessionContext::new();
+    daily_metrics(&ctx);
+    let last = runtime().block_on(last_metric_day(&ctx)).expect("query");
+    assert_eq!(last, Some(date("2015-02-08")));
+    let end = week_after_last_complete(date("2015-02-08"));
+    assert_eq!(end, date("2015-02-09"));
+    let sheet = runtime()
+        .block_on(Tearsheet::build(&ctx, &catalog(CATALOG), &plan(), end))
+        .expect("sheet");
+    assert_eq!(sheet.weeks.first(), Some(&date("2015-01-05")));
+    assert_eq!(sheet.weeks.last(), Some(&date("2015-02-02")));
+    assert_eq!(
+        sheet.teams.iter().map(|t| t.team).collect::<Vec<_>>(),
+        [Team::Executive, Team::Sales]
+    );
+    let visitors = &sheet.teams[0].rows[0].cells[4];
+    assert_eq!(visitors.actual, Some(13.0), "mean of 10..16");
+    assert_eq!(visitors.days, 7);
+    assert_eq!(visitors.plan, Some(12.0));
+    assert_eq!(
+        visitors.diff_percent.map(|d| (d * 1000.0).round() / 1000.0),
+        Some(8.333)
+    );
+    let revenue = &sheet.teams[1].rows[0].cells[4];
+    assert_eq!(revenue.actual, Some(123.45), "dollars");
+    assert_eq!(revenue.days, 3, "a partial week says how many days it has");
+    assert_eq!(revenue.plan, Some(100.0));
+    assert_eq!(sheet.empty_weeks().len(), 4);
+
+    let csv = sheet.to_csv();
+    assert!(
+        csv.starts_with("team,metric,unit,week_start,days,actual,plan,diff_percent\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("executive,visitors,users,2015-02-02,7,13.0,12.0,8.3\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("sales,revenue_cents,dollars,2015-02-02,3,123.45,100.00,23.5\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("executive,visitors,users,2015-01-05,0,,,\n"),
+        "no data is blank, not zero: {csv}"
+    );
+    let html = sheet.to_html();
+    assert!(html.contains("$123.45 (3d)"), "{html}");
+    assert!(html.contains("No data for the week(s) of 2015-01-05, 2015-01-12, 2015-01-19, 2015-01-26"));
+    assert!(html.contains("+8.3%"));
+
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("t.xlsx");
+    sheet.write_xlsx(&path).expect("xlsx");
+    let bytes = std::fs::read(&path).expect("read");
+    assert_eq!(&bytes[..2], b"PK", "an xlsx is a zip");
+}
+
+#[test]
+fn weeks_with_no_data_at_all_say_so_instead_of_printing_zeros() {
+    let ctx = SessionContext::new();
+    daily_metrics(&ctx);
+    let error = runtime()
+        .block_on(Tearsheet::build(&ctx, &catalog(CATALOG), &plan(), date("2016-01-04")))
+        .expect_err("no data");
+    assert_eq!(
+        error.to_string(),
+        "no daily metrics for the weeks 2015-11-30 to 2016-01-03: the tearsheet would be all blanks"
+    );
+    assert!(error.hint().contains("darkroom run"));
+    let empty = SessionContext::new();
+    let error = runtime()
+        .block_on(Tearsheet::build(&empty, &catalog(CATALOG), &plan(), date("2016-01-04")))
+        .expect_err("no table");
+    assert!(error.to_string().starts_with("no daily metrics"));
+}
+
+#[test]
+fn a_week_that_is_not_a_monday_is_refused() {
+    assert_eq!(
+        parse_week("2015-02-04").expect_err("wednesday").to_string(),
+        "--week 2015-02-04: a Wednesday, not a Monday"
+    );
+    assert!(parse_week("last week").is_err());
+    assert_eq!(parse_week("2015-02-09").ok(), Some(date("2015-02-09")));
+}
