@@ -69,6 +69,10 @@ pub(crate) async fn subscriber_snapshot(run: Arc<RunContext>) -> Result<TaskOutp
         ))
         .await?;
     let subscriptions = snapshot_table(PRODUCTION_TABLES[2].name);
+    let sql = format!(
+        "SELECT CAST('{day}' AS DATE) AS snapshot_date, user_id, plan, comped = 1 AS is_comped \
+         FROM {subscriptions} WHERE is_active = 1"
+    );
     let newest_allowed = day_text(run.day + 1);
     if let Some(latest) = latest.filter(|latest| *latest > newest_allowed) {
         output.note = Some(format!(
@@ -76,12 +80,22 @@ pub(crate) async fn subscriber_snapshot(run: Arc<RunContext>) -> Result<TaskOutp
              shows the end of {day} (a snapshot_gap for the audit)"
         ));
         tracing::warn!(day = %day, latest = %latest, "subscriber snapshot skipped: production is past the day");
+        if !run.warehouse.exists(SUBSCRIBER_SNAPSHOTS) {
+            // The models read the table: a gap leaves it empty, never missing,
+            // so a first backfill of old days still builds every fact.
+            let written = run
+                .write_sql(
+                    SUBSCRIBER_SNAPSHOT,
+                    SUBSCRIBER_SNAPSHOTS,
+                    Some("snapshot_date"),
+                    &format!("{sql} AND false"),
+                    WriteMode::Append,
+                )
+                .await?;
+            output.record(SUBSCRIBER_SNAPSHOTS, written);
+        }
         return Ok(output);
     }
-    let sql = format!(
-        "SELECT CAST('{day}' AS DATE) AS snapshot_date, user_id, plan, comped = 1 AS is_comped \
-         FROM {subscriptions} WHERE is_active = 1"
-    );
     let written = run
         .write_sql(
             SUBSCRIBER_SNAPSHOT,

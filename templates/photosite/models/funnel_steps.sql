@@ -47,96 +47,100 @@ people AS (
   FROM entered e
   LEFT JOIN signups_in_window g ON g.visitor_id = e.visitor_id AND g.nth = 1
 ),
-activity AS (
-  SELECT p.visitor_id, r.event_time, r.event_date, r.action
+-- Every later step is an event of the person's user within the window: API
+-- events from the logs, payments and sales from the facts, in one timeline.
+user_events AS (
+  SELECT user_id, 'log' AS source, action, event_date, CAST(event_time AS TIMESTAMP) AS event_time
+  FROM raw_events
+  WHERE user_id IS NOT NULL AND action <> 'signup'
+  UNION ALL
+  SELECT user_id, 'subscription_payment', NULL, CAST(paid_time AS DATE), CAST(paid_time AS TIMESTAMP)
+  FROM fact_subscription_purchases
+  UNION ALL
+  SELECT seller_user_id, 'photo_sold', NULL, CAST(purchased_time AS DATE), CAST(purchased_time AS TIMESTAMP)
+  FROM fact_stock_purchases
+  UNION ALL
+  SELECT buyer_user_id, 'stock_purchase', NULL, CAST(purchased_time AS DATE), CAST(purchased_time AS TIMESTAMP)
+  FROM fact_stock_purchases
+  WHERE buyer_user_id IS NOT NULL
+),
+timeline AS (
+  SELECT p.visitor_id, p.signup_date, e.source, e.action, e.event_date, e.event_time
   FROM people p
-  JOIN raw_events r ON r.user_id = p.user_id
-  WHERE r.event_time > p.signup_time AND r.event_time <= p.window_end AND r.action <> 'signup'
+  JOIN user_events e ON e.user_id = p.user_id
+  WHERE e.event_time > CAST(p.signup_time AS TIMESTAMP) AND e.event_time <= CAST(p.window_end AS TIMESTAMP)
 ),
-active_later AS (
-  SELECT p.visitor_id, min(a.event_time) AS step_time
-  FROM people p JOIN activity a ON a.visitor_id = p.visitor_id
-  WHERE a.event_date > p.signup_date
-  GROUP BY p.visitor_id
+-- A step that follows another needs that step's time first: each pass adds the
+-- steps whose predecessor the pass before found, all in one scan of the timeline
+-- (a CTE per step would recompute the timeline once per reference).
+first_steps AS (
+  SELECT t.*,
+         min(CASE WHEN source = 'log' AND event_date > signup_date THEN event_time END)
+           OVER (PARTITION BY visitor_id) AS active_later_time,
+         min(CASE WHEN source = 'log' AND action = 'photo_upload' THEN event_time END)
+           OVER (PARTITION BY visitor_id) AS upload_time
+  FROM timeline t
 ),
-engaged AS (
-  SELECT l.visitor_id, min(a.event_time) AS step_time
-  FROM active_later l JOIN activity a ON a.visitor_id = l.visitor_id
-  WHERE a.event_time > l.step_time
-    AND a.action IN ('photo_like', 'photo_favourite', 'photo_comment', 'follow', 'photo_upload')
-  GROUP BY l.visitor_id
+second_steps AS (
+  SELECT f.*,
+         min(CASE WHEN source = 'log' AND event_time > active_later_time
+                   AND action IN ('photo_like', 'photo_favourite', 'photo_comment', 'follow', 'photo_upload')
+                  THEN event_time END)
+           OVER (PARTITION BY visitor_id) AS engaged_time,
+         min(CASE WHEN source = 'log' AND action = 'marketplace_submit' AND event_time > upload_time
+                  THEN event_time END)
+           OVER (PARTITION BY visitor_id) AS submit_time
+  FROM first_steps f
 ),
-paid AS (
-  SELECT g.visitor_id, min(CAST(s.paid_time AS TIMESTAMP)) AS step_time
-  FROM engaged g
-  JOIN people p ON p.visitor_id = g.visitor_id
-  JOIN fact_subscription_purchases s ON s.user_id = p.user_id
-  WHERE CAST(s.paid_time AS TIMESTAMP) > CAST(g.step_time AS TIMESTAMP)
-    AND CAST(s.paid_time AS TIMESTAMP) <= CAST(p.window_end AS TIMESTAMP)
-  GROUP BY g.visitor_id
-),
-uploaded AS (
-  SELECT p.visitor_id, min(a.event_time) AS step_time
-  FROM people p JOIN activity a ON a.visitor_id = p.visitor_id
-  WHERE a.action = 'photo_upload'
-  GROUP BY p.visitor_id
-),
-submitted AS (
-  SELECT u.visitor_id, min(a.event_time) AS step_time
-  FROM uploaded u JOIN activity a ON a.visitor_id = u.visitor_id
-  WHERE a.action = 'marketplace_submit' AND a.event_time > u.step_time
-  GROUP BY u.visitor_id
-),
-sold AS (
-  SELECT m.visitor_id, min(CAST(s.purchased_time AS TIMESTAMP)) AS step_time
-  FROM submitted m
-  JOIN people p ON p.visitor_id = m.visitor_id
-  JOIN fact_stock_purchases s ON s.seller_user_id = p.user_id
-  WHERE CAST(s.purchased_time AS TIMESTAMP) > CAST(m.step_time AS TIMESTAMP)
-    AND CAST(s.purchased_time AS TIMESTAMP) <= CAST(p.window_end AS TIMESTAMP)
-  GROUP BY m.visitor_id
-),
-bought AS (
-  SELECT p.visitor_id, min(CAST(s.purchased_time AS TIMESTAMP)) AS step_time
-  FROM people p
-  JOIN fact_stock_purchases s ON s.buyer_user_id = p.user_id
-  WHERE CAST(s.purchased_time AS TIMESTAMP) > CAST(p.signup_time AS TIMESTAMP)
-    AND CAST(s.purchased_time AS TIMESTAMP) <= CAST(p.window_end AS TIMESTAMP)
-  GROUP BY p.visitor_id
+reached_steps AS (
+  SELECT visitor_id,
+         max(active_later_time) AS active_later_time,
+         max(engaged_time) AS engaged_time,
+         min(CASE WHEN source = 'subscription_payment' AND event_time > engaged_time THEN event_time END) AS paid_time,
+         max(upload_time) AS upload_time,
+         max(submit_time) AS submit_time,
+         min(CASE WHEN source = 'photo_sold' AND event_time > submit_time THEN event_time END) AS sold_time,
+         min(CASE WHEN source = 'stock_purchase' THEN event_time END) AS bought_time
+  FROM second_steps
+  GROUP BY visitor_id
 ),
 journeys AS (
   SELECT p.entry_week, p.client, p.channel,
          p.signup_time IS NOT NULL AS signed_up,
-         l.step_time IS NOT NULL AS active_later_day,
-         g.step_time IS NOT NULL AS engagement_event,
-         y.step_time IS NOT NULL AS subscription_payment,
-         u.step_time IS NOT NULL AS photo_upload,
-         m.step_time IS NOT NULL AS marketplace_submit,
-         s.step_time IS NOT NULL AS photo_sold,
-         b.step_time IS NOT NULL AS stock_purchase
+         r.active_later_time IS NOT NULL AS active_later_day,
+         r.engaged_time IS NOT NULL AS engagement_event,
+         r.paid_time IS NOT NULL AS subscription_payment,
+         r.upload_time IS NOT NULL AS photo_upload,
+         r.submit_time IS NOT NULL AS marketplace_submit,
+         r.sold_time IS NOT NULL AS photo_sold,
+         r.bought_time IS NOT NULL AS stock_purchase
   FROM people p
-  LEFT JOIN active_later l ON l.visitor_id = p.visitor_id
-  LEFT JOIN engaged g ON g.visitor_id = p.visitor_id
-  LEFT JOIN paid y ON y.visitor_id = p.visitor_id
-  LEFT JOIN uploaded u ON u.visitor_id = p.visitor_id
-  LEFT JOIN submitted m ON m.visitor_id = p.visitor_id
-  LEFT JOIN sold s ON s.visitor_id = p.visitor_id
-  LEFT JOIN bought b ON b.visitor_id = p.visitor_id
+  LEFT JOIN reached_steps r ON r.visitor_id = p.visitor_id
+),
+funnel_definitions AS (
+  SELECT * FROM (VALUES
+    ('engagement', 1, 'first_page_view'), ('engagement', 2, 'signup'), ('engagement', 3, 'active_later_day'),
+    ('engagement', 4, 'engagement_event'), ('engagement', 5, 'subscription_payment'),
+    ('contributor', 1, 'first_page_view'), ('contributor', 2, 'signup'), ('contributor', 3, 'photo_upload'),
+    ('contributor', 4, 'marketplace_submit'), ('contributor', 5, 'photo_sold'),
+    ('buyer', 1, 'first_page_view'), ('buyer', 2, 'signup'), ('buyer', 3, 'stock_purchase')
+  ) AS d(funnel, step_number, step)
 ),
 steps AS (
-  SELECT 'engagement' AS funnel, 1 AS step_number, 'first_page_view' AS step, entry_week, client, channel, true AS reached FROM journeys
-  UNION ALL SELECT 'engagement', 2, 'signup', entry_week, client, channel, signed_up FROM journeys
-  UNION ALL SELECT 'engagement', 3, 'active_later_day', entry_week, client, channel, active_later_day FROM journeys
-  UNION ALL SELECT 'engagement', 4, 'engagement_event', entry_week, client, channel, engagement_event FROM journeys
-  UNION ALL SELECT 'engagement', 5, 'subscription_payment', entry_week, client, channel, subscription_payment FROM journeys
-  UNION ALL SELECT 'contributor', 1, 'first_page_view', entry_week, client, channel, true FROM journeys
-  UNION ALL SELECT 'contributor', 2, 'signup', entry_week, client, channel, signed_up FROM journeys
-  UNION ALL SELECT 'contributor', 3, 'photo_upload', entry_week, client, channel, photo_upload FROM journeys
-  UNION ALL SELECT 'contributor', 4, 'marketplace_submit', entry_week, client, channel, marketplace_submit FROM journeys
-  UNION ALL SELECT 'contributor', 5, 'photo_sold', entry_week, client, channel, photo_sold FROM journeys
-  UNION ALL SELECT 'buyer', 1, 'first_page_view', entry_week, client, channel, true FROM journeys
-  UNION ALL SELECT 'buyer', 2, 'signup', entry_week, client, channel, signed_up FROM journeys
-  UNION ALL SELECT 'buyer', 3, 'stock_purchase', entry_week, client, channel, stock_purchase FROM journeys
+  SELECT d.funnel, d.step_number, d.step, j.entry_week, j.client, j.channel,
+         CASE d.step
+           WHEN 'first_page_view' THEN true
+           WHEN 'signup' THEN j.signed_up
+           WHEN 'active_later_day' THEN j.active_later_day
+           WHEN 'engagement_event' THEN j.engagement_event
+           WHEN 'subscription_payment' THEN j.subscription_payment
+           WHEN 'photo_upload' THEN j.photo_upload
+           WHEN 'marketplace_submit' THEN j.marketplace_submit
+           WHEN 'photo_sold' THEN j.photo_sold
+           WHEN 'stock_purchase' THEN j.stock_purchase
+         END AS reached
+  FROM journeys j
+  CROSS JOIN funnel_definitions d
 ),
 counted AS (
   SELECT funnel, entry_week, step_number, step,

@@ -113,6 +113,42 @@ fn a_second_run_on_the_same_project_is_refused_while_the_first_holds_the_lock() 
     site.run(&day(0), false).expect("runs once the lock is free");
 }
 
+/// Regression: a fresh project whose first run is a day long past took no
+/// snapshot, so `fact_subscriber_snapshots` did not exist and every model
+/// reading it failed with "table not found" for each day of the backfill.
+#[test]
+fn a_first_backfill_of_old_days_builds_every_table_with_an_empty_snapshot_gap() {
+    let site = TestProject::new();
+    site.advance(4, 200, "");
+    let reports = site.run(&day(0), false).expect("run");
+    let report = &reports[0];
+    assert!(report.failed().is_empty(), "{:?}", report.failed());
+    let snapshot = report
+        .tasks
+        .iter()
+        .find(|t| t.task == "subscriber_snapshot")
+        .expect("snapshot task");
+    assert!(
+        snapshot
+            .note
+            .as_deref()
+            .unwrap_or_default()
+            .contains("no subscriber snapshot"),
+        "{snapshot:?}"
+    );
+    assert_eq!(site.query("SELECT count(*) FROM fact_subscriber_snapshots"), [["0"]]);
+    let page_views = site.query(&format!(
+        "SELECT count(*) FROM fact_page_views WHERE event_date = DATE '{}'",
+        day(0)
+    ));
+    assert_ne!(page_views, [["0"]], "the day's facts are built");
+    assert_eq!(
+        site.query("SELECT count(DISTINCT metric) FROM daily_metrics"),
+        [["27"]],
+        "every metric of the day is computed"
+    );
+}
+
 #[test]
 fn a_backfill_long_after_the_day_takes_no_snapshot_and_keeps_existing_ones() {
     let site = TestProject::new();
