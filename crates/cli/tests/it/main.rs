@@ -461,6 +461,11 @@ fn tearsheet_says_when_its_weeks_have_no_data_and_writes_html_csv_and_xlsx() {
         "{}",
         stdout(&docs)
     );
+    assert!(
+        !stdout(&docs).contains("without a description"),
+        "the shipped dictionary.toml describes every column, the run history's included: {}",
+        stdout(&docs)
+    );
     let markdown = std::fs::read_to_string(dir.path().join("dictionary/dictionary.md")).expect("markdown");
     assert!(markdown.contains("\n## fact_page_views\n"), "{markdown}");
     let action = markdown
