@@ -8,6 +8,7 @@ use arrow::array::{Array, Date32Array, Float64Array, Int64Array, RecordBatch, St
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
+use futures::{StreamExt, TryStreamExt};
 
 use crate::catalog::{Catalog, METRIC_DAYS, Metric};
 use crate::error::MetricsError;
@@ -15,6 +16,9 @@ use crate::error::MetricsError;
 pub const DAILY_METRICS: &str = "daily_metrics";
 pub const DAILY_METRICS_BY_CLIENT: &str = "daily_metrics_by_client";
 pub const METRIC_RESTATEMENTS: &str = "metric_restatements";
+
+/// Metrics whose queries run at the same time.
+const METRICS_AT_ONCE: usize = 4;
 
 /// A value of one metric on one day (days since 1970-01-01).
 pub type DayValues = BTreeMap<(i32, String), Option<f64>>;
@@ -31,10 +35,27 @@ pub struct DailyMetrics {
 pub async fn compute(ctx: &SessionContext, catalog: &Catalog, days: &[i32]) -> Result<DailyMetrics, MetricsError> {
     register_metric_days(ctx, days)?;
     let texts: Vec<String> = days.iter().map(|d| day_text(*d)).collect();
+    // Each metric is a few small queries whose time is mostly planning and
+    // opening Delta files: several at once keep both cores busy. `buffered`
+    // keeps catalog order, so the first failing metric is the one reported.
+    let pending: Vec<_> = catalog
+        .metrics
+        .iter()
+        .map(|metric| answer(ctx, metric, &texts))
+        .collect();
+    let answers: Vec<Answer<'_>> = futures::stream::iter(pending)
+        .buffered(METRICS_AT_ONCE)
+        .try_collect()
+        .await?;
     let mut result = DailyMetrics::default();
-    for metric in &catalog.metrics {
+    for Answer {
+        metric,
+        totals,
+        by_client,
+    } in answers
+    {
         let mut found: BTreeMap<i32, Option<f64>> = BTreeMap::new();
-        for batch in run(ctx, metric, &metric.total_sql(&texts)).await? {
+        for batch in totals {
             let (dates, values) = (date_column(metric, &batch, 0)?, value_column(metric, &batch, 1)?);
             for row in 0..batch.num_rows() {
                 found.insert(dates.value(row), (!values.is_null(row)).then(|| values.value(row)));
@@ -44,8 +65,8 @@ pub async fn compute(ctx: &SessionContext, catalog: &Catalog, days: &[i32]) -> R
             let value = found.get(day).copied().unwrap_or_else(|| metric.unit.empty_day());
             result.totals.insert((*day, metric.name.clone()), value);
         }
-        if let Some(sql) = metric.by_client_sql(&texts) {
-            for batch in run(ctx, metric, &sql).await? {
+        if let Some(batches) = by_client {
+            for batch in batches {
                 let dates = date_column(metric, &batch, 0)?;
                 let clients =
                     arrow::compute::cast(batch.column(1), &DataType::Utf8).map_err(|e| sql_failed(metric, e))?;
@@ -67,6 +88,26 @@ pub async fn compute(ctx: &SessionContext, catalog: &Catalog, days: &[i32]) -> R
         }
     }
     Ok(result)
+}
+
+/// One metric's query results: the totals, and the by-client rows where it has a breakdown.
+struct Answer<'a> {
+    metric: &'a Metric,
+    totals: Vec<RecordBatch>,
+    by_client: Option<Vec<RecordBatch>>,
+}
+
+async fn answer<'a>(ctx: &SessionContext, metric: &'a Metric, days: &[String]) -> Result<Answer<'a>, MetricsError> {
+    let totals = run(ctx, metric, &metric.total_sql(days)).await?;
+    let by_client = match metric.by_client_sql(days) {
+        Some(sql) => Some(run(ctx, metric, &sql).await?),
+        None => None,
+    };
+    Ok(Answer {
+        metric,
+        totals,
+        by_client,
+    })
 }
 
 async fn run(ctx: &SessionContext, metric: &Metric, sql: &str) -> Result<Vec<RecordBatch>, MetricsError> {
