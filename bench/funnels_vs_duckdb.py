@@ -6,10 +6,11 @@
 Generates the days (logs and a SQLite production database) into
 bench-data/funnels-<users>-<days>, builds the warehouse with one nightly run of
 the last day (it loads every archive not loaded yet), then times, in the same run:
-  darkroom  the funnel_steps model's SQL through `darkroom sql`, as a count of
-            its rows (the plan the nightly task streams into Delta)
+  darkroom  the funnel_steps model's SQL through `darkroom sql`, as its row count
+            and sum of `reached` (the plan the nightly task streams into Delta)
   duckdb    the same SQL over the same Parquet files (the Delta tables' data
-            files, each table written by one commit), as views of the same names
+            files, each table written by one commit), as views of the same names;
+            both answers are printed, so a disagreement shows
 Results go to stdout and bench-data/funnels-benchmark.md.
 """
 import argparse
