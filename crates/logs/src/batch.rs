@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Date32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
+use arrow::array::{
+    Array, ArrayRef, ArrowPrimitiveType, Date32Builder, Int64Builder, PrimitiveBuilder, StringArray, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
 use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
@@ -24,12 +27,13 @@ pub(crate) struct EventBatchBuilder {
     visitor_id: Option<StringBuilder>,
     channel: Option<StringBuilder>,
     request: Option<StringBuilder>,
-    server: Option<StringBuilder>,
-    source_file: Option<StringBuilder>,
+    /// The same for every row of a file: built once per batch, not appended per row.
+    server: Option<String>,
+    source_file: Option<String>,
 }
 
 impl EventBatchBuilder {
-    pub(crate) fn new(columns: ColumnSet) -> Self {
+    pub(crate) fn new(columns: ColumnSet, server: &str, source_file: &str) -> Self {
         let want = |c| columns.contains(c);
         let strings = |c| want(c).then(StringBuilder::new);
         Self {
@@ -45,8 +49,8 @@ impl EventBatchBuilder {
             visitor_id: strings(EventColumn::VisitorId),
             channel: strings(EventColumn::Channel),
             request: strings(EventColumn::Request),
-            server: strings(EventColumn::Server),
-            source_file: strings(EventColumn::SourceFile),
+            server: want(EventColumn::Server).then(|| server.to_owned()),
+            source_file: want(EventColumn::SourceFile).then(|| source_file.to_owned()),
         }
     }
 
@@ -54,7 +58,7 @@ impl EventBatchBuilder {
         self.rows
     }
 
-    pub(crate) fn append(&mut self, event: &Event<'_>, server: &str, source_file: &str) {
+    pub(crate) fn append(&mut self, event: &Event<'_>) {
         self.rows += 1;
         if let Some(b) = &mut self.event_time {
             b.append_value(event.event_time);
@@ -86,41 +90,44 @@ impl EventBatchBuilder {
         if let Some(b) = &mut self.request {
             b.append_value(event.request);
         }
-        if let Some(b) = &mut self.server {
-            b.append_value(server);
-        }
-        if let Some(b) = &mut self.source_file {
-            b.append_value(source_file);
-        }
     }
 
     /// Takes the rows appended so far as a batch and starts over.
     pub(crate) fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
         macro_rules! take {
-            ($($field:ident),*) => {$(
+            ($with:ident: $($field:ident),*) => {$(
                 if let Some(b) = &mut self.$field {
-                    columns.push(Arc::new(b.finish()));
+                    columns.push($with(b));
                 }
             )*};
         }
-        take!(
-            event_time,
-            event_date,
-            user_id,
-            action,
-            object_id,
-            ip,
-            client,
-            visitor_id,
-            channel,
-            request,
-            server,
-            source_file
-        );
+        take!(take_primitive: event_time, event_date, user_id);
+        take!(take_strings: action);
+        take!(take_primitive: object_id);
+        take!(take_strings: ip, client, visitor_id, channel, request);
+        for constant in [&self.server, &self.source_file].into_iter().flatten() {
+            columns.push(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                constant, self.rows,
+            ))));
+        }
         // An empty projection (`SELECT count(*)`) still has to say how many rows there are.
         let options = RecordBatchOptions::new().with_row_count(Some(self.rows));
         self.rows = 0;
         RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)
     }
+}
+
+/// Finishes a column and starts the next at the size of this one, so a batch
+/// fills its buffers without growing them step by step from empty.
+fn take_strings(builder: &mut StringBuilder) -> ArrayRef {
+    let array = builder.finish();
+    *builder = StringBuilder::with_capacity(array.len(), array.value_data().len());
+    Arc::new(array)
+}
+
+fn take_primitive<T: ArrowPrimitiveType>(builder: &mut PrimitiveBuilder<T>) -> ArrayRef {
+    let array = builder.finish();
+    *builder = PrimitiveBuilder::<T>::with_capacity(array.len()).with_data_type(array.data_type().clone());
+    Arc::new(array)
 }

@@ -131,7 +131,7 @@ impl FileReader {
             at_end: false,
             skipping_overlong: false,
             parser: LineParser::new(),
-            builder: EventBatchBuilder::new(columns),
+            builder: EventBatchBuilder::new(columns, &file.server, &file.source_file),
             rejected: Vec::new(),
             batch_rows: batch_rows.max(1),
             stats: FileStats {
@@ -218,7 +218,7 @@ impl FileReader {
                             .max_event_time
                             .map_or(event.event_time, |t| t.max(event.event_time)),
                     );
-                    builder.append(&event, &stats.server, &stats.source_file);
+                    builder.append(&event);
                 }
                 Err(reason) => {
                     stats.rejected_lines += 1;

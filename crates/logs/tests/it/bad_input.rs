@@ -209,6 +209,23 @@ fn invalid_ip_is_an_event_with_a_warning() {
     assert_eq!(result.strings("ip"), [None, Some("123.132.62.123".to_owned())]);
 }
 
+/// Lines with non-ASCII bytes take the slow path (the whole-line check fails):
+/// each field must still be judged on its own, as on the fast path.
+#[test]
+fn non_ascii_text_is_judged_by_the_field_it_is_in() {
+    let text = format!("{}\n{GOOD}\n", good_with(5, "1.2.3.\u{ff14}"));
+    let result = read_plain(text.as_bytes());
+    assert_accounted(&result);
+    assert_eq!(
+        result.stats.events, 2,
+        "a non-ASCII digit in IP is an address warning, not a bad line"
+    );
+    assert_eq!(result.stats.ip_warnings, 1);
+    assert_eq!(reason_of(&good_with(3, "phöto_like")), "bad_action");
+    assert_eq!(reason_of(&good_with(2, "\u{0661}2")), "bad_user_id");
+    assert_eq!(reason_of(&good_with(6, "/v2/photos /x\u{e9}")), "field_count");
+}
+
 #[test]
 fn every_reason_code_is_distinct_and_snake_case() {
     let codes: std::collections::BTreeSet<&str> = darkroom_logs::RejectReason::ALL.iter().map(|r| r.code()).collect();
