@@ -67,12 +67,24 @@ pub struct ProjectConfig {
 pub struct RunSection {
     /// Tasks of one run that may execute at the same time (independent ones only).
     pub max_concurrent_tasks: usize,
+    /// What the run's SQL (models, metrics) may hold in memory at once, all
+    /// tasks together; sorts and aggregations spill to disk beyond it.
+    #[serde(default = "default_run_memory_limit_mb")]
+    pub memory_limit_mb: u64,
 }
+
+fn default_run_memory_limit_mb() -> u64 {
+    2048
+}
+
+/// Below this, joins over the photo site's small dimension tables already fail.
+pub const MIN_RUN_MEMORY_LIMIT_MB: u64 = 64;
 
 impl Default for RunSection {
     fn default() -> Self {
         Self {
             max_concurrent_tasks: 2,
+            memory_limit_mb: default_run_memory_limit_mb(),
         }
     }
 }
@@ -181,6 +193,10 @@ impl Project {
             (
                 config.run.max_concurrent_tasks == 0,
                 "[run] max_concurrent_tasks must be at least 1",
+            ),
+            (
+                config.run.memory_limit_mb < MIN_RUN_MEMORY_LIMIT_MB,
+                "[run] memory_limit_mb must be at least 64",
             ),
             (
                 config
@@ -352,6 +368,18 @@ plan = "plan.csv"
                 .contains("line 2, column 19: [query] memory_limit_mb: invalid type: string \"lots\", expected u64"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_run_memory_limit_too_small_to_join_is_refused_and_the_default_is_2048() {
+        let err = load("[run]\nmax_concurrent_tasks = 2\nmemory_limit_mb = 16\n").expect_err("too small");
+        assert!(
+            err.to_string().contains("[run] memory_limit_mb must be at least 64"),
+            "{err}"
+        );
+        let project = load("[run]\nmax_concurrent_tasks = 3\n").expect("memory_limit_mb may be left out");
+        assert_eq!(project.config.run.memory_limit_mb, 2048);
+        assert_eq!(project.config.run.max_concurrent_tasks, 3);
     }
 
     #[test]

@@ -239,6 +239,21 @@ impl RunContext {
     }
 }
 
+/// What to do about a failed task. Any task's SQL can run out of the run's
+/// memory, whatever error type carried the message there.
+fn task_hint(error: &PipelineError, memory_limit_mb: u64) -> String {
+    let message = error.to_string();
+    // DataFusion's words when its memory pool refuses (a hash table) or a spill runs short (a sort).
+    if message.contains("Resources exhausted") || message.contains("Not enough memory") {
+        format!(
+            "the task's SQL needed more than the run's memory limit ([run] memory_limit_mb = {memory_limit_mb} \
+             in darkroom.toml) even after spilling to disk; raise it and run the same day again"
+        )
+    } else {
+        error.hint().to_owned()
+    }
+}
+
 fn task_failed(task: &str, message: String) -> PipelineError {
     PipelineError::Task {
         task: task.to_owned(),
@@ -248,7 +263,7 @@ fn task_failed(task: &str, message: String) -> PipelineError {
 
 /// The DAG of a project: its built-in tasks and `models/*.sql`.
 pub fn project_dag(project: &Project) -> Result<Dag, PipelineError> {
-    let ctx = run_session();
+    let ctx = run_session(project.config.run.memory_limit_mb)?;
     let models = load_models(&project.dir.join(MODELS_DIR), &ctx.state())?;
     let catalog_path = project.dir.join(CATALOG_FILE);
     let catalog = if catalog_path.exists() {
@@ -333,7 +348,7 @@ async fn run_day(project: &Project, day: i32, options: RunOptions) -> Result<Run
         }
     };
     let warehouse = Warehouse::open(&project.resolve(&project.config.warehouse.path))?;
-    let ctx = run_session();
+    let ctx = run_session(project.config.run.memory_limit_mb)?;
     warehouse.register_all(&ctx).await?;
     let run = Arc::new(RunContext {
         project: project.clone(),
@@ -435,7 +450,10 @@ async fn run_day(project: &Project, day: i32, options: RunOptions) -> Result<Run
                 tracing::error!(task = %name, error = %error, "task failed");
                 let record = TaskRecord {
                     seconds,
-                    error: Some(format!("{error} (hint: {})", error.hint())),
+                    error: Some(format!(
+                        "{error} (hint: {})",
+                        task_hint(&error, run.project.config.run.memory_limit_mb)
+                    )),
                     ..TaskRecord::default()
                 };
                 for dependant in dag.downstream_of(&name) {

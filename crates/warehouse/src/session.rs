@@ -1,24 +1,37 @@
 //! The one DataFusion session of a warehouse, and read-only queries on it.
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use datafusion::error::DataFusionError;
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 
 use crate::error::WarehouseError;
 
-/// The session the nightly run plans and runs its SQL in: not bounded like a
-/// user's (the run is trusted), with spans on so a model's error names its line and column.
-pub fn run_session() -> SessionContext {
+/// The session the nightly run plans and runs its SQL in, with spans on so a
+/// model's error names its line and column. Its memory is bounded so that a
+/// bigger day spills to disk instead of growing the process: a fair pool, as
+/// several tasks' sorts and aggregations run at once. No time limit: the run is trusted.
+pub fn run_session(memory_limit_mb: u64) -> Result<SessionContext, WarehouseError> {
     let mut config = SessionConfig::new()
         .with_information_schema(true)
         .with_default_catalog_and_schema("darkroom", "public");
     config.options_mut().sql_parser.collect_spans = true;
-    SessionContext::new_with_config(config)
+    let bytes = usize::try_from(memory_limit_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
+    let pool = TrackConsumersPool::new(
+        FairSpillPool::new(bytes),
+        NonZeroUsize::new(3).unwrap_or(NonZeroUsize::MIN),
+    );
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(pool))
+        .build_arc()
+        .map_err(|e| WarehouseError::Execution { message: e.to_string() })?;
+    Ok(SessionContext::new_with_config_rt(config, runtime))
 }
 
 /// Bounds on one user query. Names carry their units, as in `darkroom.toml`.

@@ -64,6 +64,46 @@ fn a_model_with_a_sql_error_is_named_with_its_file_line_and_column() {
     );
 }
 
+/// A hash join cannot spill: past the run's memory limit its task fails with a
+/// hint naming the setting, instead of the process growing until the machine kills it.
+#[test]
+fn a_model_past_the_run_memory_limit_fails_with_a_hint_naming_the_setting() {
+    let site = TestProject::new();
+    site.advance(1, 100, "");
+    let config = std::fs::read_to_string(site.path().join("darkroom.toml")).expect("config");
+    std::fs::write(
+        site.path().join("darkroom.toml"),
+        format!("{config}\n[run]\nmax_concurrent_tasks = 2\nmemory_limit_mb = 64\n"),
+    )
+    .expect("write config");
+    std::fs::write(
+        site.path().join("models/hungry.sql"),
+        "-- description: joins two lists of five million numbers\n\
+         SELECT count(*) AS matches\n\
+         FROM (SELECT unnest(range(0, 5000000)) AS a) x\n\
+         JOIN (SELECT unnest(range(0, 5000000)) AS b) y ON x.a = y.b\n",
+    )
+    .expect("write model");
+    let error = site.run(&day(0), false).expect_err("fails");
+    assert_eq!(error.to_string(), "1 task(s) of the run for 2015-02-02 failed: hungry");
+    let history = last_run_tasks(&site);
+    let hungry = history.iter().find(|t| t[0] == "hungry").expect("in history");
+    assert_eq!(hungry[1], "failed");
+    assert!(
+        hungry[2].contains("hint: the task's SQL needed more than the run's memory limit ([run] memory_limit_mb = 64"),
+        "{}",
+        hungry[2]
+    );
+    assert!(
+        !site.path().join("warehouse/hungry").join("_delta_log").exists(),
+        "nothing was written"
+    );
+    assert!(
+        history.iter().filter(|t| t[0] != "hungry").all(|t| t[1] == "succeeded"),
+        "the other tasks fit in 64 MB: {history:?}"
+    );
+}
+
 #[test]
 fn a_model_that_does_not_parse_is_named_with_its_line_and_column() {
     let site = TestProject::new();
@@ -137,6 +177,41 @@ fn a_dropped_production_table_fails_its_snapshot_and_keeps_the_last_good_one() {
     assert_eq!(
         site.query("SELECT count(*) >= 0 FROM prod_stock_purchases"),
         vec![vec!["true".to_owned()]]
+    );
+}
+
+/// SQLite keeps whatever a column is given; the snapshot (read natively, not as
+/// text) must still refuse a value of the wrong type, naming table, column and value.
+#[test]
+fn a_production_value_of_the_wrong_type_names_the_table_column_and_value() {
+    let (site, _error) = second_day_fails(
+        |site| {
+            let url = format!("sqlite://{}", site.path().join("production.db").display());
+            crate::support::execute(
+                &url,
+                &[
+                    "UPDATE users SET created_at = 'last tuesday' WHERE id = (SELECT max(id) FROM users)",
+                    "UPDATE photos SET category = 'landscape' WHERE id = (SELECT max(id) FROM photos)",
+                ],
+            );
+        },
+        &["prod_users", "prod_photos", "dim_users", "dim_photos"],
+    );
+    let tasks = last_run_tasks(&site);
+    let failed: Vec<_> = tasks.iter().filter(|t| t[1] == "failed").collect();
+    assert_eq!(failed.len(), 2, "{tasks:?}");
+    assert!(
+        failed[0][0] == "snapshot_photos"
+            && failed[0][2].contains("production photos.category holds \"landscape\", which is not an integer"),
+        "{:?}",
+        failed[0]
+    );
+    assert!(
+        failed[1][0] == "snapshot_users"
+            && failed[1][2]
+                .contains("production users.created_at holds \"last tuesday\", which is not a DATETIME/TIMESTAMP"),
+        "{:?}",
+        failed[1]
     );
 }
 
