@@ -235,10 +235,10 @@ async fn read_as_text(
     while let Some(row) = rows.next().await {
         let row = row.map_err(|e| query_error(table, &e.to_string()))?;
         for (index, expected) in table.columns.iter().enumerate() {
-            let value: Option<String> = row
+            let value: Option<&str> = row
                 .try_get(index)
                 .map_err(|e| query_error(table, &format!("column {}: {e}", expected.name)))?;
-            batch.append(index, value.as_deref().map_or(Value::Null, Value::Text))?;
+            batch.append(index, value.map_or(Value::Null, Value::Text))?;
         }
         batch.rows += 1;
         if batch.rows >= batch_rows && sender.send(batch.finish()).await.is_err() {
