@@ -1,11 +1,12 @@
-//! The three production databases: MySQL/MariaDB and PostgreSQL through sqlx's
-//! `Any` driver, SQLite through rusqlite.
+//! The three production databases. Schema checks go through sqlx's `Any`
+//! driver; snapshots through each database's own driver: MySQL/MariaDB and
+//! PostgreSQL with sqlx, SQLite with rusqlite.
 //!
-//! Through `Any`, every value is read as text (`CAST(.. AS CHAR/TEXT)`) and parsed
-//! here: the driver cannot decode unsigned or date-time columns of every
-//! database, and text spells them all the same way. SQLite is read natively on a
-//! blocking thread: its values are typed already, and `Any`'s per-value text
-//! round trip made a snapshot of a few million rows take a minute (90,000 rows/s).
+//! MySQL and PostgreSQL values are read as text (`CAST(.. AS CHAR/TEXT)`) and
+//! parsed here: unsigned and date-time columns decode differently in each, and
+//! text spells them all the same way. SQLite is read typed on a blocking thread.
+//! `Any` copied every value into its own row first: a snapshot of a few million
+//! SQLite rows took a minute (90,000 rows/s).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -91,6 +92,9 @@ pub struct Production {
     dialect: Dialect,
     /// The database file, when production is SQLite: snapshots read it directly.
     sqlite_file: Option<std::path::PathBuf>,
+    /// For the snapshots' own connections through the database's native driver.
+    url: String,
+    connect_timeout: Duration,
 }
 
 impl Production {
@@ -125,6 +129,8 @@ impl Production {
             pool,
             dialect,
             sqlite_file,
+            url: url.to_owned(),
+            connect_timeout: timeout,
         })
     }
 
@@ -207,9 +213,17 @@ impl Production {
                 .map(|c| format!("CAST({} AS {})", c.name, self.dialect.text_type()))
                 .collect();
             let sql = format!("SELECT {} FROM {}", select.join(", "), table.name);
-            let pool = self.pool.clone();
+            // The native driver knows the scheme as `mysql` only.
+            let url = self.url.replacen("mariadb://", "mysql://", 1);
+            let (dialect, timeout) = (self.dialect, self.connect_timeout);
             tokio::spawn(async move {
-                if let Err(error) = read_as_text(&pool, table, sql, batch_rows, &sender).await {
+                let read = match dialect {
+                    Dialect::Postgres => {
+                        read_as_text::<sqlx::Postgres>(&url, timeout, table, sql, batch_rows, &sender).await
+                    }
+                    _ => read_as_text::<sqlx::MySql>(&url, timeout, table, sql, batch_rows, &sender).await,
+                };
+                if let Err(error) = read {
                     let _ = sender.send(Err(error)).await;
                 }
             });
@@ -222,15 +236,30 @@ impl Production {
 
 type BatchSender = tokio::sync::mpsc::Sender<Result<RecordBatch, SourcesError>>;
 
-/// Through `Any`, every column cast to text. Returns early, without an error, when the reader hangs up.
-async fn read_as_text(
-    pool: &AnyPool,
+/// Every column cast to text, through the database's own driver on a connection
+/// of its own: `Any` would copy every value into its own row type first.
+/// Returns early, without an error, when the reader hangs up.
+async fn read_as_text<DB>(
+    url: &str,
+    connect_timeout: Duration,
     table: &'static ExpectedTable,
     sql: String,
     batch_rows: usize,
     sender: &BatchSender,
-) -> Result<(), SourcesError> {
-    let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(pool);
+) -> Result<(), SourcesError>
+where
+    DB: sqlx::Database,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'r> &'r str: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    let connecting = <DB::Connection as sqlx::Connection>::connect(url);
+    let mut connection = tokio::time::timeout(connect_timeout, connecting)
+        .await
+        .map_err(|_| query_error(table, &format!("no connection within {} s", connect_timeout.as_secs())))?
+        .map_err(|e| query_error(table, &e.to_string()))?;
+    let mut rows = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql)).fetch(&mut connection);
     let mut batch = BatchBuilder::new(table, batch_rows);
     while let Some(row) = rows.next().await {
         let row = row.map_err(|e| query_error(table, &e.to_string()))?;
