@@ -77,7 +77,7 @@ fn default_run_memory_limit_mb() -> u64 {
     2048
 }
 
-/// Below this, joins over the photo site's small dimension tables already fail.
+/// A floor that catches a limit written as if in gigabytes (`memory_limit_mb = 2`).
 pub const MIN_RUN_MEMORY_LIMIT_MB: u64 = 64;
 
 impl Default for RunSection {
@@ -371,7 +371,7 @@ plan = "plan.csv"
     }
 
     #[test]
-    fn a_run_memory_limit_too_small_to_join_is_refused_and_the_default_is_2048() {
+    fn a_run_memory_limit_below_64_mb_is_refused_and_the_default_is_2048() {
         let err = load("[run]\nmax_concurrent_tasks = 2\nmemory_limit_mb = 16\n").expect_err("too small");
         assert!(
             err.to_string().contains("[run] memory_limit_mb must be at least 64"),

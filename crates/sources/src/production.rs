@@ -221,6 +221,7 @@ impl Production {
                     Dialect::Postgres => {
                         read_as_text::<sqlx::Postgres>(&url, timeout, table, sql, batch_rows, &sender).await
                     }
+                    // MySQL/MariaDB: SQLite always has its file and is read above.
                     _ => read_as_text::<sqlx::MySql>(&url, timeout, table, sql, batch_rows, &sender).await,
                 };
                 if let Err(error) = read {

@@ -257,8 +257,8 @@ fn write_session() -> SessionState {
 const ROW_GROUP_ROWS: usize = 128 * 1024;
 
 /// Snappy, as deltalake writes by default; statistics per column chunk, which is
-/// what Delta's file statistics and pruning read, rather than per page, whose
-/// string minimums and maximums cost a large share of encoding time.
+/// what Delta's file statistics and pruning read, without the per-page index
+/// that nothing here reads.
 fn writer_properties() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
