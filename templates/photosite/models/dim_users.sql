@@ -1,10 +1,11 @@
 -- description: Every user as production knows them now, with names instead of codes.
+-- Apps from user_apps (a row per user, app and day, kept by day), so that this
+-- rebuild does not read every raw event of the warehouse's history each night.
 WITH apps AS (
   SELECT user_id,
          bool_or(client = 'android') AS has_android_app,
          bool_or(client = 'iphone') AS has_iphone_app
-  FROM raw_events
-  WHERE user_id IS NOT NULL AND client IN ('android', 'iphone')
+  FROM user_apps
   GROUP BY user_id
 ),
 sellers AS (

@@ -84,6 +84,10 @@ const TEMPLATE: &[(&str, &str)] = &[
         "models/fact_uploads.sql",
         include_str!("../../../../templates/photosite/models/fact_uploads.sql"),
     ),
+    (
+        "models/user_apps.sql",
+        include_str!("../../../../templates/photosite/models/user_apps.sql"),
+    ),
 ];
 
 #[derive(Debug, clap::Args)]
@@ -121,4 +125,33 @@ pub fn write_project(dir: &Path) -> anyhow::Result<()> {
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: a model added to the template but not to this list left new
+    /// projects with a dim_users that read a table no task produced.
+    #[test]
+    fn every_template_file_is_written_by_init() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates/photosite");
+        let mut on_disk = Vec::new();
+        let mut folders = vec![root.clone()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).expect("template folder") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else {
+                    let relative = path.strip_prefix(&root).expect("below the root");
+                    on_disk.push(relative.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+        on_disk.sort();
+        let mut listed: Vec<String> = TEMPLATE.iter().map(|(name, _)| (*name).to_owned()).collect();
+        listed.sort();
+        assert_eq!(listed, on_disk);
+    }
 }

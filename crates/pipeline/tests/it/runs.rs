@@ -194,3 +194,26 @@ fn a_backfill_long_after_the_day_takes_no_snapshot_and_keeps_existing_ones() {
         snapshots_before
     );
 }
+
+/// `dim_users` reads apps from `user_apps`, which each night extends by the days it
+/// touched: after several nights (late lines included) it must still say what all
+/// of `raw_events` says.
+#[test]
+fn apps_kept_by_day_agree_with_every_raw_event_after_several_nights() {
+    let site = TestProject::new();
+    site.grow_and_run(4, 200, "");
+    let rows = site.query(
+        "WITH direct AS (
+           SELECT user_id, bool_or(client = 'android') AS android, bool_or(client = 'iphone') AS iphone
+           FROM raw_events WHERE user_id IS NOT NULL GROUP BY user_id
+         )
+         SELECT sum(CASE WHEN d.has_android_app THEN 1 ELSE 0 END),
+                sum(CASE WHEN d.has_iphone_app THEN 1 ELSE 0 END),
+                sum(CASE WHEN d.has_android_app <> coalesce(r.android, false)
+                          OR d.has_iphone_app <> coalesce(r.iphone, false) THEN 1 ELSE 0 END)
+         FROM dim_users d LEFT JOIN direct r ON r.user_id = d.user_id",
+    );
+    let [android, iphone, disagree] = [0, 1, 2].map(|i| rows[0][i].parse::<i64>().expect("a count"));
+    assert!(android > 0 && iphone > 0, "the site has app users: {rows:?}");
+    assert_eq!(disagree, 0, "{rows:?}");
+}
