@@ -242,9 +242,7 @@ impl RunContext {
 /// What to do about a failed task. Any task's SQL can run out of the run's
 /// memory, whatever error type carried the message there.
 fn task_hint(error: &PipelineError, memory_limit_mb: u64) -> String {
-    let message = error.to_string();
-    // DataFusion's words when its memory pool refuses (a hash table) or a spill runs short (a sort).
-    if message.contains("Resources exhausted") || message.contains("Not enough memory") {
+    if darkroom_warehouse::ran_out_of_memory(&error.to_string()) {
         format!(
             "the task's SQL needed more than the run's memory limit ([run] memory_limit_mb = {memory_limit_mb} \
              in darkroom.toml) even after spilling to disk; raise it and run the same day again"

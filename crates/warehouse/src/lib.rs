@@ -11,4 +11,4 @@ mod session;
 
 pub use delta::{Warehouse, WriteMode, Written, days_predicate};
 pub use error::WarehouseError;
-pub use session::{QueryLimits, QuerySession, run_session};
+pub use session::{QueryLimits, QuerySession, ran_out_of_memory, run_session};

@@ -147,7 +147,7 @@ impl QuerySession {
             };
         }
         let message = root_message(error);
-        if message.contains("Resources exhausted") {
+        if ran_out_of_memory(&message) {
             WarehouseError::MemoryLimit {
                 limit_mb: self.limits.memory_limit_mb,
                 message,
@@ -156,6 +156,13 @@ impl QuerySession {
             WarehouseError::Execution { message }
         }
     }
+}
+
+/// Whether an error's text is DataFusion's for a query past its memory pool:
+/// a refused reservation (a hash table), or a sort whose spill ran short. Errors
+/// reach the run wrapped by deltalake or a metric, so only the words are left to match.
+pub fn ran_out_of_memory(message: &str) -> bool {
+    message.contains("Resources exhausted") || message.contains("Not enough memory")
 }
 
 /// DataFusion nests context around errors; users need the innermost cause, on one line.
