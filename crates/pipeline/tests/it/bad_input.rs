@@ -22,10 +22,26 @@ fn second_day_fails(break_it: impl FnOnce(&TestProject), unchanged: &[&str]) -> 
     (site, error)
 }
 
-fn last_run_tasks(site: &TestProject) -> Vec<Vec<String>> {
-    site.query(
-        "SELECT task, state, error FROM etl_task_runs WHERE run_id = (SELECT max(run_id) FROM etl_runs) ORDER BY task",
-    )
+/// Runs day 0 with one bad model: only that model's task fails, it writes
+/// nothing, every other task succeeds. Returns the failed task's error.
+fn only_the_model_fails(site: &TestProject, model: &str) -> String {
+    let error = site.run(&day(0), false).expect_err("fails");
+    assert_eq!(
+        error.to_string(),
+        format!("1 task(s) of the run for 2015-02-02 failed: {model}")
+    );
+    let history = site.last_run_tasks();
+    let failed = history.iter().find(|t| t[0] == model).expect("in history");
+    assert_eq!(failed[1], "failed");
+    assert!(
+        !site.path().join("warehouse").join(model).join("_delta_log").exists(),
+        "nothing was written"
+    );
+    assert!(
+        history.iter().filter(|t| t[0] != model).all(|t| t[1] == "succeeded"),
+        "every other task did its work: {history:?}"
+    );
+    failed[2].clone()
 }
 
 #[test]
@@ -37,31 +53,10 @@ fn a_model_with_a_sql_error_is_named_with_its_file_line_and_column() {
         "-- description: a typo\nSELECT event_date,\n       count(*) AS views\nFROM raw_events\nWHERE actoin = 'page_view'\nGROUP BY event_date\n",
     )
     .expect("write model");
-    let error = site.run(&day(0), false).expect_err("fails");
-    assert_eq!(error.to_string(), "1 task(s) of the run for 2015-02-02 failed: broken");
-    let history = last_run_tasks(&site);
-    let broken = history.iter().find(|t| t[0] == "broken").expect("in history");
-    assert_eq!(broken[1], "failed");
-    assert!(
-        broken[2].contains("models/broken.sql line 5, column 7"),
-        "{}",
-        broken[2]
-    );
-    assert!(broken[2].contains("actoin"), "{}", broken[2]);
-    assert!(
-        broken[2].contains("hint: fix the SQL at that line and column"),
-        "{}",
-        broken[2]
-    );
-    assert!(
-        !site.path().join("warehouse/broken").join("_delta_log").exists(),
-        "nothing was written"
-    );
-    // Every other task did its work.
-    assert!(
-        history.iter().filter(|t| t[0] != "broken").all(|t| t[1] == "succeeded"),
-        "{history:?}"
-    );
+    let broken = only_the_model_fails(&site, "broken");
+    assert!(broken.contains("models/broken.sql line 5, column 7"), "{broken}");
+    assert!(broken.contains("actoin"), "{broken}");
+    assert!(broken.contains("hint: fix the SQL at that line and column"), "{broken}");
 }
 
 /// A hash join cannot spill: past the run's memory limit its task fails with a
@@ -84,23 +79,10 @@ fn a_model_past_the_run_memory_limit_fails_with_a_hint_naming_the_setting() {
          JOIN (SELECT unnest(range(0, 5000000)) AS b) y ON x.a = y.b\n",
     )
     .expect("write model");
-    let error = site.run(&day(0), false).expect_err("fails");
-    assert_eq!(error.to_string(), "1 task(s) of the run for 2015-02-02 failed: hungry");
-    let history = last_run_tasks(&site);
-    let hungry = history.iter().find(|t| t[0] == "hungry").expect("in history");
-    assert_eq!(hungry[1], "failed");
+    let hungry = only_the_model_fails(&site, "hungry");
     assert!(
-        hungry[2].contains("hint: the task's SQL needed more than the run's memory limit ([run] memory_limit_mb = 64"),
-        "{}",
-        hungry[2]
-    );
-    assert!(
-        !site.path().join("warehouse/hungry").join("_delta_log").exists(),
-        "nothing was written"
-    );
-    assert!(
-        history.iter().filter(|t| t[0] != "hungry").all(|t| t[1] == "succeeded"),
-        "the other tasks fit in 64 MB: {history:?}"
+        hungry.contains("hint: the task's SQL needed more than the run's memory limit ([run] memory_limit_mb = 64"),
+        "{hungry}"
     );
 }
 
@@ -160,7 +142,7 @@ fn a_dropped_production_table_fails_its_snapshot_and_keeps_the_last_good_one() {
         &["prod_stock_purchases", "fact_stock_purchases"],
     );
     assert!(error.to_string().contains("snapshot_stock_purchases"), "{error}");
-    let tasks = last_run_tasks(&site);
+    let tasks = site.last_run_tasks();
     let failed: Vec<_> = tasks.iter().filter(|t| t[1] == "failed").collect();
     assert_eq!(failed.len(), 1);
     assert!(
@@ -197,7 +179,7 @@ fn a_production_value_of_the_wrong_type_names_the_table_column_and_value() {
         },
         &["prod_users", "prod_photos", "dim_users", "dim_photos"],
     );
-    let tasks = last_run_tasks(&site);
+    let tasks = site.last_run_tasks();
     let failed: Vec<_> = tasks.iter().filter(|t| t[1] == "failed").collect();
     assert_eq!(failed.len(), 2, "{tasks:?}");
     assert!(
@@ -239,7 +221,7 @@ fn a_production_database_that_refuses_the_connection_fails_the_snapshots_with_a_
             "dim_photos",
         ],
     );
-    let tasks = last_run_tasks(&site);
+    let tasks = site.last_run_tasks();
     let users = tasks.iter().find(|t| t[0] == "snapshot_users").expect("task");
     assert_eq!(users[1], "failed");
     assert!(
@@ -269,7 +251,7 @@ fn a_missing_log_folder_fails_the_load_with_the_path() {
         ],
     );
     std::fs::rename(site.path().join("logs-moved"), site.path().join("logs")).expect("move back");
-    let tasks = last_run_tasks(&site);
+    let tasks = site.last_run_tasks();
     let load = tasks.iter().find(|t| t[0] == "load_logs").expect("task");
     assert_eq!(load[1], "failed");
     assert!(
@@ -323,7 +305,7 @@ fn a_metric_whose_sql_fails_names_the_metric_and_leaves_daily_metrics_unchanged(
         error.to_string(),
         "1 task(s) of the run for 2015-02-03 failed: daily_metrics"
     );
-    let history = last_run_tasks(&site);
+    let history = site.last_run_tasks();
     let task = history.iter().find(|t| t[0] == "daily_metrics").expect("in history");
     assert_eq!(task[1], "failed");
     assert!(task[2].starts_with("metric `dau`: its SQL failed: "), "{}", task[2]);

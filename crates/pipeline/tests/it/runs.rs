@@ -62,9 +62,7 @@ fn a_failed_task_stops_its_dependants_only_and_the_rerun_resumes_there() {
         panic!("{error}")
     };
     assert_eq!(tasks, "snapshot_users");
-    let history = site.query(
-        "SELECT task, state, error FROM etl_task_runs WHERE run_id = (SELECT max(run_id) FROM etl_runs) ORDER BY task",
-    );
+    let history = site.last_run_tasks();
     let find = |task: &str| history.iter().find(|r| r[0] == task).cloned().expect("task in history");
     let failed = find("snapshot_users");
     assert_eq!(failed[1], "failed");

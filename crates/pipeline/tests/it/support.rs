@@ -95,6 +95,13 @@ impl TestProject {
     }
 
     /// Every row as text (NULL as "NULL").
+    /// Task, state and error of every task of the latest run, by task name.
+    pub fn last_run_tasks(&self) -> Vec<Vec<String>> {
+        self.query(
+            "SELECT task, state, error FROM etl_task_runs WHERE run_id = (SELECT max(run_id) FROM etl_runs) ORDER BY task",
+        )
+    }
+
     pub fn query(&self, sql: &str) -> Vec<Vec<String>> {
         let project = self.project();
         let batches = runtime().block_on(async {
