@@ -1,9 +1,11 @@
 //! Reads every archive below a folder to Arrow and reports throughput as one JSON line.
 //!
-//!     read_archives DIR [--threads N] [--mode parse|decompress]
+//!     read_archives DIR [--threads N] [--mode parse|decompress|inflate|memory]
 //!
 //! `parse` runs `SELECT *` through the `logs` table (all twelve columns built);
-//! `decompress` only inflates the files, the floor that parsing gzip cannot beat;
+//! `decompress` only inflates the files with flate2 (zlib-rs, streaming), the
+//! issue's floor; `inflate` only inflates them the way the reader does
+//! (`gzip_input`: libdeflate for small one-member files), the reader's own floor;
 //! `memory` parses one plain file (DIR is the file) from memory five times on one core.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
@@ -20,7 +22,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let dir = std::path::PathBuf::from(
         args.get(1)
-            .expect("usage: read_archives DIR [--threads N] [--mode parse|decompress]"),
+            .expect("usage: read_archives DIR [--threads N] [--mode parse|decompress|inflate|memory]"),
     );
     let option = |name: &str| {
         args.iter()
@@ -32,7 +34,8 @@ fn main() {
     let mode = option("--mode").unwrap_or_else(|| "parse".into());
     let started = Instant::now();
     let (rows, bytes) = match mode.as_str() {
-        "decompress" => decompress(&dir, threads),
+        "decompress" => decompress(&dir, threads, false),
+        "inflate" => decompress(&dir, threads, true),
         "memory" => memory(&dir),
         _ => parse(&dir, threads),
     };
@@ -85,7 +88,7 @@ fn memory(file: &std::path::Path) -> (u64, u64) {
     (rows, 5 * text.len() as u64)
 }
 
-fn decompress(dir: &std::path::Path, threads: usize) -> (u64, u64) {
+fn decompress(dir: &std::path::Path, threads: usize, as_the_reader_does: bool) -> (u64, u64) {
     let files = list_archives(dir).unwrap();
     let next = AtomicUsize::new(0);
     let total = AtomicU64::new(0);
@@ -94,9 +97,11 @@ fn decompress(dir: &std::path::Path, threads: usize) -> (u64, u64) {
             scope.spawn(|| {
                 let mut buf = vec![0u8; 1 << 20];
                 while let Some(file) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let handle =
-                        std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&file.path).unwrap());
-                    let mut reader: Box<dyn Read> = if file.gzip {
+                    let handle = std::fs::File::open(&file.path).unwrap();
+                    let mut reader: Box<dyn Read> = if file.gzip && as_the_reader_does {
+                        darkroom_logs::gzip_input(handle)
+                    } else if file.gzip {
+                        let handle = std::io::BufReader::with_capacity(256 * 1024, handle);
                         Box::new(flate2::read::MultiGzDecoder::new(handle))
                     } else {
                         Box::new(handle)

@@ -4,17 +4,16 @@
 //! `lines == events + rejected_lines` holds for every file, corrupt or not.
 
 use std::fs::File;
-use std::io::{BufReader, ErrorKind, Read};
-
-use arrow::record_batch::RecordBatch;
-use flate2::read::MultiGzDecoder;
+use std::io::{ErrorKind, Read};
 
 use crate::archive::ArchiveFile;
 use crate::batch::EventBatchBuilder;
 use crate::error::LogsError;
+use crate::gzip::gzip_input;
 use crate::line::{LineParser, MAX_REQUEST_BYTES};
 use crate::reason::RejectReason;
 use crate::schema::ColumnSet;
+use arrow::record_batch::RecordBatch;
 
 /// No valid line comes near this; a longer one is quarantined as `line_too_long`
 /// (its first bytes kept) without buffering the rest.
@@ -114,7 +113,7 @@ impl FileReader {
             source,
         })?;
         let input: Box<dyn Read + Send> = if file.gzip {
-            Box::new(MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, handle)))
+            gzip_input(handle)
         } else {
             Box::new(handle)
         };

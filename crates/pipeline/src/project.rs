@@ -61,20 +61,15 @@ pub struct ProjectConfig {
     pub run: RunSection,
 }
 
-/// How the nightly run uses the machine.
+/// How the nightly run uses the machine. A key left out keeps its default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct RunSection {
     /// Tasks of one run that may execute at the same time (independent ones only).
     pub max_concurrent_tasks: usize,
     /// What the run's SQL (models, metrics) may hold in memory at once, all
     /// tasks together; sorts and aggregations spill to disk beyond it.
-    #[serde(default = "default_run_memory_limit_mb")]
     pub memory_limit_mb: u64,
-}
-
-fn default_run_memory_limit_mb() -> u64 {
-    2048
 }
 
 /// A floor that catches a limit written as if in gigabytes (`memory_limit_mb = 2`).
@@ -84,7 +79,7 @@ impl Default for RunSection {
     fn default() -> Self {
         Self {
             max_concurrent_tasks: 2,
-            memory_limit_mb: default_run_memory_limit_mb(),
+            memory_limit_mb: 2048,
         }
     }
 }
@@ -141,8 +136,9 @@ pub struct ExternalSection {
 }
 
 /// Bounds on user queries (`darkroom sql`, the web app, the Postgres endpoint).
+/// A key left out keeps its default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct QuerySection {
     pub memory_limit_mb: u64,
     pub timeout_seconds: u64,
@@ -380,6 +376,18 @@ plan = "plan.csv"
         let project = load("[run]\nmax_concurrent_tasks = 3\n").expect("memory_limit_mb may be left out");
         assert_eq!(project.config.run.memory_limit_mb, 2048);
         assert_eq!(project.config.run.max_concurrent_tasks, 3);
+    }
+
+    /// Regression: `[run]` with only `memory_limit_mb` was refused with "missing
+    /// field `max_concurrent_tasks`"; each key of a section has its own default.
+    #[test]
+    fn a_section_with_one_key_keeps_the_other_defaults() {
+        let project = load("[run]\nmemory_limit_mb = 512\n").expect("max_concurrent_tasks may be left out");
+        assert_eq!(project.config.run.max_concurrent_tasks, 2);
+        assert_eq!(project.config.run.memory_limit_mb, 512);
+        let project = load("[query]\ntimeout_seconds = 5\n").expect("memory_limit_mb may be left out");
+        assert_eq!(project.config.query.memory_limit_mb, 4096);
+        assert_eq!(project.config.query.timeout_seconds, 5);
     }
 
     #[test]

@@ -13,7 +13,7 @@ warehouse_start AS (
   SELECT min(event_date) AS first_day FROM raw_events
 ),
 earlier_visitors AS (
-  SELECT DISTINCT u.visitor_id
+  SELECT u.visitor_id
   FROM dim_users u CROSS JOIN warehouse_start w
   WHERE u.signup_date < w.first_day AND u.visitor_id IS NOT NULL
 ),
@@ -27,29 +27,36 @@ first_views AS (
   WHERE visitor_id IS NOT NULL
   GROUP BY visitor_id
 ),
+-- A CTE is computed again wherever it is named, so the work over every visitor
+-- (first_views, earlier_visitors) is named once, here; the later steps are
+-- found for visitors who signed up only, and joined to it at the end.
 entered AS (
   SELECT f.visitor_id,
-         f.entry_time,
-         f.entry_time + s.conversion_window AS window_end,
          CAST(date_trunc('week', f.entry_time) AS DATE) AS entry_week,
          coalesce(f.client, 'unknown') AS client,
          coalesce(f.channel, 'unknown') AS channel
   FROM first_views f
-  CROSS JOIN settings s
-  LEFT JOIN earlier_visitors e ON e.visitor_id = f.visitor_id
-  WHERE e.visitor_id IS NULL
+  WHERE NOT EXISTS (SELECT 1 FROM earlier_visitors e WHERE e.visitor_id = f.visitor_id)
+),
+-- The same entry time, for the few visitors with a signup event.
+signup_entries AS (
+  SELECT v.visitor_id, min(v.event_time) AS entry_time,
+         min(v.event_time) + (SELECT conversion_window FROM settings) AS window_end
+  FROM fact_page_views v
+  WHERE v.visitor_id IN (SELECT visitor_id FROM fact_signups WHERE user_id IS NOT NULL)
+  GROUP BY v.visitor_id
 ),
 signups_in_window AS (
-  SELECT e.visitor_id, g.user_id, g.event_time,
+  SELECT e.visitor_id, e.window_end, g.user_id, g.event_time,
          row_number() OVER (PARTITION BY e.visitor_id ORDER BY g.event_time) AS nth
-  FROM entered e
+  FROM signup_entries e
   JOIN fact_signups g ON g.visitor_id = e.visitor_id
   WHERE g.event_time > e.entry_time AND g.event_time <= e.window_end AND g.user_id IS NOT NULL
 ),
 people AS (
-  SELECT e.*, g.user_id, g.event_time AS signup_time, CAST(g.event_time AS DATE) AS signup_date
-  FROM entered e
-  LEFT JOIN signups_in_window g ON g.visitor_id = e.visitor_id AND g.nth = 1
+  SELECT visitor_id, user_id, event_time AS signup_time, CAST(event_time AS DATE) AS signup_date, window_end
+  FROM signups_in_window
+  WHERE nth = 1
 ),
 -- Every later step is an event of the person's user within the window: API
 -- events from the logs, payments and sales from the facts, in one timeline.
@@ -68,11 +75,13 @@ user_events AS (
   FROM fact_stock_purchases
   WHERE buyer_user_id IS NOT NULL
 ),
+-- A person without later events keeps one row (all NULL), so reached_steps
+-- holds every person who signed up.
 timeline AS (
   SELECT p.visitor_id, p.signup_date, e.source, e.action, e.event_date, e.event_time
   FROM people p
-  JOIN user_events e ON e.user_id = p.user_id
-  WHERE e.event_time > CAST(p.signup_time AS TIMESTAMP) AND e.event_time <= CAST(p.window_end AS TIMESTAMP)
+  LEFT JOIN user_events e ON e.user_id = p.user_id
+    AND e.event_time > CAST(p.signup_time AS TIMESTAMP) AND e.event_time <= CAST(p.window_end AS TIMESTAMP)
 ),
 -- A step that follows another needs that step's time first: each pass adds the
 -- steps whose predecessor the pass before found, all in one scan of the timeline
@@ -108,18 +117,22 @@ reached_steps AS (
   FROM second_steps
   GROUP BY visitor_id
 ),
-journeys AS (
-  SELECT p.entry_week, p.client, p.channel,
-         p.signup_time IS NOT NULL AS signed_up,
-         r.active_later_time IS NOT NULL AS active_later_day,
-         r.engaged_time IS NOT NULL AS engagement_event,
-         r.paid_time IS NOT NULL AS subscription_payment,
-         r.upload_time IS NOT NULL AS photo_upload,
-         r.submit_time IS NOT NULL AS marketplace_submit,
-         r.sold_time IS NOT NULL AS photo_sold,
-         r.bought_time IS NOT NULL AS stock_purchase
-  FROM people p
-  LEFT JOIN reached_steps r ON r.visitor_id = p.visitor_id
+-- People counted per entry week, client and channel before they become steps:
+-- a few hundred rows times thirteen steps, not every person times thirteen.
+cohorts AS (
+  SELECT e.entry_week, e.client, e.channel,
+         count(*) AS first_page_view,
+         count(r.visitor_id) AS signup,
+         count(r.active_later_time) AS active_later_day,
+         count(r.engaged_time) AS engagement_event,
+         count(r.paid_time) AS subscription_payment,
+         count(r.upload_time) AS photo_upload,
+         count(r.submit_time) AS marketplace_submit,
+         count(r.sold_time) AS photo_sold,
+         count(r.bought_time) AS stock_purchase
+  FROM entered e
+  LEFT JOIN reached_steps r ON r.visitor_id = e.visitor_id
+  GROUP BY e.entry_week, e.client, e.channel
 ),
 funnel_definitions AS (
   SELECT * FROM (VALUES
@@ -130,33 +143,33 @@ funnel_definitions AS (
     ('buyer', 1, 'first_page_view'), ('buyer', 2, 'signup'), ('buyer', 3, 'stock_purchase')
   ) AS d(funnel, step_number, step)
 ),
-steps AS (
-  SELECT d.funnel, d.step_number, d.step, j.entry_week, j.client, j.channel,
-         CASE d.step
-           WHEN 'first_page_view' THEN true
-           WHEN 'signup' THEN j.signed_up
-           WHEN 'active_later_day' THEN j.active_later_day
-           WHEN 'engagement_event' THEN j.engagement_event
-           WHEN 'subscription_payment' THEN j.subscription_payment
-           WHEN 'photo_upload' THEN j.photo_upload
-           WHEN 'marketplace_submit' THEN j.marketplace_submit
-           WHEN 'photo_sold' THEN j.photo_sold
-           WHEN 'stock_purchase' THEN j.stock_purchase
-         END AS reached
-  FROM journeys j
-  CROSS JOIN funnel_definitions d
-),
-counted AS (
-  SELECT funnel, entry_week, step_number, step,
+cohort_sets AS (
+  SELECT entry_week,
          CASE WHEN grouping(client) = 1 THEN 'all' ELSE client END AS client,
          CASE WHEN grouping(channel) = 1 THEN 'all' ELSE channel END AS channel,
-         sum(CASE WHEN reached THEN 1 ELSE 0 END) AS reached
-  FROM steps
-  GROUP BY GROUPING SETS (
-    (funnel, entry_week, step_number, step),
-    (funnel, entry_week, step_number, step, client),
-    (funnel, entry_week, step_number, step, channel)
-  )
+         sum(first_page_view) AS first_page_view, sum(signup) AS signup,
+         sum(active_later_day) AS active_later_day, sum(engagement_event) AS engagement_event,
+         sum(subscription_payment) AS subscription_payment, sum(photo_upload) AS photo_upload,
+         sum(marketplace_submit) AS marketplace_submit, sum(photo_sold) AS photo_sold,
+         sum(stock_purchase) AS stock_purchase
+  FROM cohorts
+  GROUP BY GROUPING SETS ((entry_week), (entry_week, client), (entry_week, channel))
+),
+counted AS (
+  SELECT d.funnel, c.entry_week, d.step_number, d.step, c.client, c.channel,
+         CASE d.step
+           WHEN 'first_page_view' THEN c.first_page_view
+           WHEN 'signup' THEN c.signup
+           WHEN 'active_later_day' THEN c.active_later_day
+           WHEN 'engagement_event' THEN c.engagement_event
+           WHEN 'subscription_payment' THEN c.subscription_payment
+           WHEN 'photo_upload' THEN c.photo_upload
+           WHEN 'marketplace_submit' THEN c.marketplace_submit
+           WHEN 'photo_sold' THEN c.photo_sold
+           WHEN 'stock_purchase' THEN c.stock_purchase
+         END AS reached
+  FROM cohort_sets c
+  CROSS JOIN funnel_definitions d
 )
 SELECT funnel, entry_week, client, channel, step_number, step, reached,
        CAST(reached AS DOUBLE) / nullif(CAST(first_value(reached) OVER (

@@ -125,6 +125,44 @@ fn corrupt_gzip_keeps_the_lines_before_the_damage_and_marks_the_file() {
     assert!(result.rejected.len() <= 1);
 }
 
+/// Small one-member files are inflated whole (libdeflate), the rest streamed (flate2):
+/// the reader sees the same lines either way.
+#[test]
+fn a_file_inflated_whole_reads_as_its_plain_text_does() {
+    let text: String = (0..3_000)
+        .map(|i| {
+            if i % 7 == 0 {
+                "not an api-v1 line\n".to_owned()
+            } else {
+                format!("{GOOD}\n")
+            }
+        })
+        .collect();
+    let zipped = read_file_bytes("api-01.log.gz", &gzip(text.as_bytes()), 1000);
+    let plain = read_file_bytes("api-01.log", text.as_bytes(), 1000);
+    assert_accounted(&zipped);
+    assert_eq!(zipped.stats.lines, 3_000);
+    assert_eq!(zipped.stats.decompressed_bytes, text.len() as u64);
+    assert_eq!(zipped.stats.corrupt, None);
+    assert_eq!(zipped.stats.events, plain.stats.events);
+    assert_eq!(zipped.times(), plain.times());
+    assert_eq!(zipped.reasons(), plain.reasons());
+}
+
+/// A trailer stating the wrong size makes the whole-file inflater decline; the
+/// streaming reader then keeps every line and reports the mismatch.
+#[test]
+fn a_gzip_trailer_that_misstates_the_size_keeps_the_lines_and_marks_the_file_corrupt() {
+    let text: String = (0..100).map(|_| format!("{GOOD}\n")).collect();
+    let mut bytes = gzip(text.as_bytes());
+    let end = bytes.len();
+    bytes[end - 4..].copy_from_slice(&7u32.to_le_bytes());
+    let result = read_file_bytes("api-01.log.gz", &bytes, 8192);
+    assert_accounted(&result);
+    assert_eq!(result.stats.events, 100);
+    assert!(result.stats.corrupt.is_some(), "the size mismatch is reported");
+}
+
 #[test]
 fn garbage_after_a_good_member_marks_the_file_corrupt() {
     let mut bytes = gzip(format!("{GOOD}\n").as_bytes());
