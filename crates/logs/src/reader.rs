@@ -6,6 +6,8 @@
 use std::fs::File;
 use std::io::{ErrorKind, Read};
 
+use arrow::record_batch::RecordBatch;
+
 use crate::archive::ArchiveFile;
 use crate::batch::EventBatchBuilder;
 use crate::error::LogsError;
@@ -13,7 +15,6 @@ use crate::gzip::gzip_input;
 use crate::line::{LineParser, MAX_REQUEST_BYTES};
 use crate::reason::RejectReason;
 use crate::schema::ColumnSet;
-use arrow::record_batch::RecordBatch;
 
 /// No valid line comes near this; a longer one is quarantined as `line_too_long`
 /// (its first bytes kept) without buffering the rest.
