@@ -181,7 +181,8 @@ impl Project {
             source,
         })?;
         let config = Self::parse(&text, &path)?;
-        for (zero, message) in [
+        let memory_floor = format!("[run] memory_limit_mb must be at least {MIN_RUN_MEMORY_LIMIT_MB}");
+        for (too_small, message) in [
             (
                 config.query.timeout_seconds == 0,
                 "[query] timeout_seconds must be at least 1",
@@ -192,7 +193,7 @@ impl Project {
             ),
             (
                 config.run.memory_limit_mb < MIN_RUN_MEMORY_LIMIT_MB,
-                "[run] memory_limit_mb must be at least 64",
+                memory_floor.as_str(),
             ),
             (
                 config
@@ -203,7 +204,7 @@ impl Project {
                 "[sources.production] connect_timeout_seconds must be at least 1",
             ),
         ] {
-            if zero {
+            if too_small {
                 return Err(ProjectError::Invalid {
                     path,
                     location: String::new(),
