@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::error::DataFusionError;
@@ -19,12 +20,11 @@ use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use deltalake::DeltaTable;
-use deltalake::parquet::basic::Compression;
-use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use deltalake::protocol::SaveMode;
 use futures::StreamExt;
 use url::Url;
 
+use crate::encoding::{SAMPLE_ROWS, writer_properties};
 use crate::error::WarehouseError;
 
 /// The folder every table lives under.
@@ -138,6 +138,8 @@ impl Warehouse {
     ) -> Result<Written, WarehouseError> {
         let rows = Arc::new(AtomicU64::new(0));
         let schema = input.schema();
+        let (sample, input) = sample_first_rows(input).await;
+        let properties = writer_properties(&sample);
         let counted: SendableRecordBatchStream = {
             let rows = Arc::clone(&rows);
             Box::pin(RecordBatchStreamAdapter::new(
@@ -171,7 +173,7 @@ impl Warehouse {
             .with_session_state(Arc::new(write_session()))
             .with_input_plan(plan)
             .with_table_name(table)
-            .with_writer_properties(writer_properties());
+            .with_writer_properties(properties);
         if let Some(column) = partition_by {
             builder = builder.with_partition_columns([column]);
         }
@@ -251,20 +253,29 @@ fn write_session() -> SessionState {
         .build()
 }
 
-/// Rows per Parquet row group. An open writer holds one row group in memory, so
-/// this bounds a write's memory whatever the day's size (parquet's default, a
-/// million rows of `raw_events`, is several hundred MB). DuckDB writes 122,880.
-const ROW_GROUP_ROWS: usize = 128 * 1024;
-
-/// Snappy, as deltalake writes by default; statistics per column chunk, which is
-/// what Delta's file statistics and pruning read, without the per-page index
-/// that nothing here reads.
-fn writer_properties() -> WriterProperties {
-    WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_statistics_enabled(EnabledStatistics::Chunk)
-        .build()
+/// The first batches of `input`, at least [`SAMPLE_ROWS`] rows of them (all of a
+/// smaller input), and `input` as it was, those batches included.
+async fn sample_first_rows(mut input: SendableRecordBatchStream) -> (Vec<RecordBatch>, SendableRecordBatchStream) {
+    let schema = input.schema();
+    let mut taken = Vec::new();
+    let mut sample = Vec::new();
+    let mut rows = 0;
+    while rows < SAMPLE_ROWS {
+        let Some(next) = input.next().await else {
+            break;
+        };
+        let failed = next.is_err();
+        if let Ok(batch) = &next {
+            rows += batch.num_rows();
+            sample.push(batch.clone());
+        }
+        taken.push(next);
+        if failed {
+            break;
+        }
+    }
+    let whole = futures::stream::iter(taken).chain(input);
+    (sample, Box::pin(RecordBatchStreamAdapter::new(schema, whole)))
 }
 
 /// `column IN (day, ...)` over Date32 values.

@@ -6,9 +6,11 @@
 //! statements before anything runs, and bounds memory and time.
 
 mod delta;
+mod encoding;
 mod error;
 mod session;
 
 pub use delta::{Warehouse, WriteMode, Written, days_predicate};
+pub use encoding::{SAMPLE_ROWS, writer_properties};
 pub use error::WarehouseError;
 pub use session::{QueryLimits, QuerySession, ran_out_of_memory, run_session};

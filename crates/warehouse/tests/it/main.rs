@@ -1,3 +1,4 @@
 //! Integration tests of the warehouse session.
 
+mod encoding;
 mod read_only;
