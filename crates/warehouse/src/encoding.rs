@@ -12,6 +12,7 @@
 //! whole night's CPU before this.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch};
 use arrow::row::{RowConverter, SortField};
@@ -49,7 +50,7 @@ pub fn writer_properties(sample: &[RecordBatch]) -> WriterProperties {
 
 /// The top-level columns of `sample` whose share of distinct values (a null
 /// counting as one value) is above [`MAX_DISTINCT_SHARE_FOR_DICTIONARY`].
-pub(crate) fn nearly_unique_columns(sample: &[RecordBatch]) -> Vec<String> {
+fn nearly_unique_columns(sample: &[RecordBatch]) -> Vec<String> {
     let Some(first) = sample.first() else {
         return Vec::new();
     };
@@ -64,7 +65,7 @@ pub(crate) fn nearly_unique_columns(sample: &[RecordBatch]) -> Vec<String> {
         .enumerate()
         .filter(|(_, field)| !field.data_type().is_nested())
         .filter(|(index, _)| {
-            let arrays: Vec<ArrayRef> = sample.iter().map(|batch| batch.column(*index).clone()).collect();
+            let arrays: Vec<ArrayRef> = sample.iter().map(|batch| Arc::clone(batch.column(*index))).collect();
             distinct_values(&arrays)
                 .is_some_and(|distinct| distinct as f64 > MAX_DISTINCT_SHARE_FOR_DICTIONARY * rows as f64)
         })
@@ -91,8 +92,6 @@ fn distinct_values(arrays: &[ArrayRef]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use arrow::array::{Int64Array, StringArray};
     use arrow::datatypes::{DataType, Field, Schema};
 
