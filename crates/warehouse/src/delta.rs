@@ -258,22 +258,19 @@ fn write_session() -> SessionState {
 async fn sample_first_rows(mut input: SendableRecordBatchStream) -> (Vec<RecordBatch>, SendableRecordBatchStream) {
     let schema = input.schema();
     let mut taken = Vec::new();
-    let mut sample = Vec::new();
     let mut rows = 0;
     while rows < SAMPLE_ROWS {
         let Some(next) = input.next().await else {
             break;
         };
         let failed = next.is_err();
-        if let Ok(batch) = &next {
-            rows += batch.num_rows();
-            sample.push(batch.clone());
-        }
+        rows += next.as_ref().map_or(0, RecordBatch::num_rows);
         taken.push(next);
         if failed {
             break;
         }
     }
+    let sample = taken.iter().filter_map(|next| next.as_ref().ok().cloned()).collect();
     let whole = futures::stream::iter(taken).chain(input);
     (sample, Box::pin(RecordBatchStreamAdapter::new(schema, whole)))
 }
