@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 /// jemalloc, returning freed pages to the system within a second (`.cargo/config.toml`).
 /// With glibc's allocator the nightly run's resident memory was two to three times
-/// its live heap (heaptrack: 219 MB live at the peak of a 1 GB day, 500-800 MB
+/// its live heap (heaptrack: 219 MB live at the peak of a 1 GB day, 500-650 MB
 /// resident), and that excess grew with the day: freed pages stayed in per-thread
 /// arenas. See README, "Nightly run", for the figures.
 #[cfg(target_os = "linux")]
