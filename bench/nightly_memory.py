@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 
-from nightly_vs_duckdb import DAY, darkroom, sh, site
+from nightly_vs_duckdb import DAY, darkroom, fresh_warehouse, sh, site
 
 
 def set_run_options(project, memory_limit_mb, tasks):
@@ -48,8 +48,7 @@ def sample_rss(pid, samples, done):
 
 
 def run(project):
-    for leftover in ["warehouse", "state.db", "state.db-wal", "state.db-shm", "run.lock"]:
-        sh("rm", "-rf", str(project / leftover))
+    fresh_warehouse(project)
     samples, done = [], threading.Event()
     process = subprocess.Popen([darkroom(), "run", "--project", str(project), "--date", DAY],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

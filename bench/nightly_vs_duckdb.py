@@ -60,13 +60,18 @@ def uncompressed_mb(logs):
     return total / 1e6
 
 
-def run_darkroom(path):
+def fresh_warehouse(path):
+    """Removes what an earlier run of `path` left, so the next run builds every table."""
     for leftover in ["warehouse", "state.db", "state.db-wal", "state.db-shm", "run.lock"]:
         target = path / leftover
         if target.is_dir():
             shutil.rmtree(target)
         elif target.exists():
             target.unlink()
+
+
+def run_darkroom(path):
+    fresh_warehouse(path)
     started = time.perf_counter()
     result = sh("/usr/bin/time", "-v", darkroom(), "run", "--project", str(path), "--date", DAY, "--verbose")
     seconds = time.perf_counter() - started
