@@ -29,17 +29,24 @@ const ROW_GROUP_ROWS: usize = 128 * 1024;
 /// of its input, at least this many (or all of a smaller input).
 pub const SAMPLE_ROWS: usize = 8192;
 
+/// The codec of every file. Snappy, deltalake's default, cost 14% of the
+/// night's CPU (compressing and reading back, `perf record` of the 1 GB day);
+/// LZ4 ran that night 5% faster in wall time and CPU, for files 2% larger.
+/// zstd level 1 made them 41% smaller but the night 6% slower. DuckDB,
+/// pyarrow, Polars and DataFusion read LZ4_RAW (Parquet format 2.9 and later).
+const COMPRESSION: Compression = Compression::LZ4_RAW;
+
 /// A column with more than this share of distinct values in the sample is
 /// written without a dictionary (see the module's measurements: 0.5 and below
 /// gained from one, 0.69 and above lost).
 const MAX_DISTINCT_SHARE_FOR_DICTIONARY: f64 = 0.6;
 
-/// Snappy, as deltalake writes by default; statistics per column chunk, which is
-/// what Delta's file statistics and pruning read, without the per-page index
-/// that nothing here reads; no dictionary for the columns `sample` shows nearly unique.
+/// LZ4 (Parquet's `LZ4_RAW`); statistics per column chunk, which is what
+/// Delta's file statistics and pruning read, without the per-page index that
+/// nothing here reads; no dictionary for the columns `sample` shows nearly unique.
 pub fn writer_properties(sample: &[RecordBatch]) -> WriterProperties {
     let mut builder = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
+        .set_compression(COMPRESSION)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Chunk);
     for column in nearly_unique_columns(sample) {

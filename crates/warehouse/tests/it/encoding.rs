@@ -12,6 +12,7 @@ use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::SessionContext;
+use deltalake::parquet::basic::Compression;
 use deltalake::parquet::file::reader::{FileReader, SerializedFileReader};
 
 const ACTIONS: [&str; 4] = ["login", "page_view", "photo_view", "photo_like"];
@@ -51,7 +52,7 @@ fn parquet_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 #[tokio::test]
-async fn a_nearly_unique_column_is_written_without_a_dictionary_and_every_row_reads_back() {
+async fn a_nearly_unique_column_is_written_without_a_dictionary_every_file_is_lz4_and_every_row_reads_back() {
     let dir = tempfile::tempdir().expect("temp dir");
     let warehouse = Warehouse::open(dir.path()).expect("warehouse");
     let ctx = SessionContext::new();
@@ -80,6 +81,9 @@ async fn a_nearly_unique_column_is_written_without_a_dictionary_and_every_row_re
                 "{}: actions keep theirs",
                 file.display()
             );
+            for column in [id, action] {
+                assert_eq!(column.compression(), Compression::LZ4_RAW, "{}", file.display());
+            }
         }
     }
 
