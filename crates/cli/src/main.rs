@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 /// With glibc's allocator the nightly run's resident memory was two to three times
 /// its live heap (heaptrack: 219 MB live at the peak of a 1 GB day, 500-650 MB
 /// resident), and that excess grew with the day: freed pages stayed in per-thread
-/// arenas. See README, "Nightly run", for the figures.
+/// arenas. See README, "Nightly run, memory", for the figures.
 #[cfg(target_os = "linux")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

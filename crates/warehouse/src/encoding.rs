@@ -41,9 +41,9 @@ const COMPRESSION: Compression = Compression::LZ4_RAW;
 /// gained from one, 0.69 and above lost).
 const MAX_DISTINCT_SHARE_FOR_DICTIONARY: f64 = 0.6;
 
-/// LZ4 (Parquet's `LZ4_RAW`); statistics per column chunk, which is what
-/// Delta's file statistics and pruning read, without the per-page index that
-/// nothing here reads; no dictionary for the columns `sample` shows nearly unique.
+/// [`COMPRESSION`]; statistics per column chunk, which is what Delta's file
+/// statistics and pruning read, without the per-page index that nothing here
+/// reads; no dictionary for the columns `sample` shows nearly unique.
 pub fn writer_properties(sample: &[RecordBatch]) -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_compression(COMPRESSION)
