@@ -8,6 +8,7 @@
 mod delta;
 mod encoding;
 mod error;
+mod resident;
 mod session;
 
 pub use delta::{Warehouse, WriteMode, Written, days_predicate};

@@ -12,6 +12,7 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 
 use crate::error::WarehouseError;
+use crate::resident::{Stop, watch};
 
 /// The session the nightly run plans and runs its SQL in, with spans on so a
 /// model's error names its line and column. Its memory is bounded so that a
@@ -97,7 +98,10 @@ impl QuerySession {
         &self.ctx
     }
 
-    /// Plans `sql`, refuses anything but reads, and runs it within the limits.
+    /// Plans `sql`, refuses anything but reads, and runs it within the limits:
+    /// stopped past its time, when DataFusion's pool refuses a reservation, or
+    /// when the process grows by more than the memory limit while it runs
+    /// ([`crate::resident`]: not all of a query's memory is reserved).
     pub async fn query(&self, sql: &str) -> Result<Vec<RecordBatch>, WarehouseError> {
         Ok(self.query_with_schema(sql).await?.1)
     }
@@ -128,13 +132,37 @@ impl QuerySession {
                 message: root_message(e),
             })?;
         let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
-        match tokio::time::timeout(self.limits.timeout, frame.collect()).await {
-            Err(_) => Err(WarehouseError::Timeout {
-                limit: self.limits.timeout,
+        let limit_bytes = self.limits.memory_limit_mb.saturating_mul(1024 * 1024);
+        let verdict = watch(limit_bytes, self.limits.timeout);
+        // Its own task, so that this one is free to take the watch's verdict
+        // while an operator computes for seconds without yielding.
+        let running = tokio::spawn(frame.collect());
+        let cancel = running.abort_handle();
+        let outcome = tokio::select! {
+            collected = running => match collected {
+                Ok(Ok(batches)) => Ok((schema, batches)),
+                Ok(Err(e)) => Err(self.execution_error(e)),
+                Err(failed) => Err(WarehouseError::Execution {
+                    message: format!("the query's task failed: {failed}"),
+                }),
+            },
+            Ok(stop) = verdict => Err(match stop {
+                Stop::Timeout => WarehouseError::Timeout {
+                    limit: self.limits.timeout,
+                },
+                Stop::Grown(grown) => WarehouseError::MemoryLimit {
+                    limit_mb: self.limits.memory_limit_mb,
+                    message: format!(
+                        "the process grew by {} MB while it ran, in memory DataFusion does not count \
+                         (the rows of the answer, or an aggregate's state per group)",
+                        grown / (1024 * 1024)
+                    ),
+                },
             }),
-            Ok(Ok(batches)) => Ok((schema, batches)),
-            Ok(Err(e)) => Err(self.execution_error(e)),
-        }
+        };
+        // A query stopped by a limit ends at its next await, and its memory with it.
+        cancel.abort();
+        outcome
     }
 
     fn execution_error(&self, error: DataFusionError) -> WarehouseError {

@@ -18,10 +18,14 @@ pub struct Args {
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let project = super::load_project(args.project.as_ref())?;
     let runtime = tokio::runtime::Runtime::new()?;
-    let (schema, batches) = runtime.block_on(async {
+    let answered = runtime.block_on(async {
         let session = open_query_session(&project).await?;
         anyhow::Ok(session.query_with_schema(&args.query).await?)
-    })?;
+    });
+    // A query stopped at a limit may still hold a worker in a long computation;
+    // dropping the runtime would wait for it, so the error would wait too.
+    runtime.shutdown_background();
+    let (schema, batches) = answered?;
     let stdout = std::io::stdout();
     write_batches(&mut stdout.lock(), &schema, &batches, args.format)
 }

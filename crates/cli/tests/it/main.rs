@@ -118,6 +118,43 @@ fn bad_sql_names_the_problem() {
     );
 }
 
+/// Regression: a query whose memory DataFusion's pool does not count (`min()` of a
+/// struct per group, then a distinct count of one of its fields) grew `darkroom sql`
+/// to 8.7 GB under a 4,096 MB limit. Now it stops at the limit, and the error comes
+/// at once, though a worker may still be inside the aggregate.
+#[test]
+fn a_query_that_outgrows_its_memory_limit_is_stopped_with_exit_code_1() {
+    let dir = project();
+    let toml = dir.path().join("site/darkroom.toml");
+    let text = std::fs::read_to_string(&toml).expect("project file");
+    assert!(text.contains("\nmemory_limit_mb = 4096"), "{text}");
+    std::fs::write(
+        &toml,
+        text.replace("\nmemory_limit_mb = 4096", "\nmemory_limit_mb = 64"),
+    )
+    .expect("write");
+    let out = sql(
+        dir.path(),
+        "csv",
+        "SELECT count(*), count(DISTINCT f.m['b']) FROM (\
+           SELECT g % 50000 AS k, min(named_struct('a', g, 'b', CAST(g % 7 AS VARCHAR))) AS m \
+           FROM generate_series(1, 1000000) AS t(g) GROUP BY g % 50000) f",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].starts_with("error: query stopped at its memory limit of 64 MB: the process grew by "),
+        "{err}"
+    );
+    assert_eq!(
+        lines[1],
+        "hint: aggregate more or select fewer columns, or raise [query] memory_limit_mb in darkroom.toml"
+    );
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+}
+
 #[test]
 fn a_folder_that_is_not_a_project_is_exit_code_2() {
     let dir = tempfile::tempdir().expect("temp dir");
