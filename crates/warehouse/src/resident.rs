@@ -48,7 +48,7 @@ pub(crate) fn watch(limit_bytes: u64, timeout: Duration) -> oneshot::Receiver<St
             }
             let grown = start
                 .zip(resident_bytes())
-                .map_or(0, |(start, now)| now.saturating_sub(start));
+                .map_or(0, |(before, now)| now.saturating_sub(before));
             if grown > limit_bytes {
                 let _ = sender.send(Stop::Grown(grown));
                 return;

@@ -8,6 +8,14 @@ fn session() -> QuerySession {
     QuerySession::new(QueryLimits::default()).expect("session")
 }
 
+fn session_with_memory_limit(memory_limit_mb: u64) -> QuerySession {
+    QuerySession::new(QueryLimits {
+        memory_limit_mb,
+        ..QueryLimits::default()
+    })
+    .expect("session")
+}
+
 #[tokio::test]
 async fn select_runs() {
     let batches = session().query("SELECT 1 + 1 AS two").await.expect("select");
@@ -100,11 +108,7 @@ async fn a_query_past_its_time_limit_is_stopped() {
 
 #[tokio::test]
 async fn a_query_past_its_memory_limit_is_stopped() {
-    let s = QuerySession::new(QueryLimits {
-        memory_limit_mb: 1,
-        ..QueryLimits::default()
-    })
-    .expect("session");
+    let s = session_with_memory_limit(1);
     let err = s
         .query("SELECT array_agg(value) FROM (SELECT value FROM generate_series(1, 3000000) ORDER BY value DESC)")
         .await
@@ -123,11 +127,7 @@ async fn a_query_past_its_memory_limit_is_stopped() {
 /// and the query succeeded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_query_whose_memory_the_pool_does_not_count_is_stopped_at_the_limit_too() {
-    let s = QuerySession::new(QueryLimits {
-        memory_limit_mb: 64,
-        ..QueryLimits::default()
-    })
-    .expect("session");
+    let s = session_with_memory_limit(64);
     let err = s
         .query(
             "SELECT count(*), count(DISTINCT f.m['b']) FROM (\
@@ -154,11 +154,7 @@ async fn a_query_whose_memory_the_pool_does_not_count_is_stopped_at_the_limit_to
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_query_within_the_limit_is_not_stopped_by_the_watch() {
-    let s = QuerySession::new(QueryLimits {
-        memory_limit_mb: 64,
-        ..QueryLimits::default()
-    })
-    .expect("session");
+    let s = session_with_memory_limit(64);
     let batches = s
         .query("SELECT count(*) AS n, sum(value) AS total FROM generate_series(1, 3000000)")
         .await
