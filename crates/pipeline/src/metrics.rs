@@ -11,11 +11,17 @@ use darkroom_metrics::{
     restatements_batch, values_of,
 };
 use darkroom_warehouse::WriteMode;
+use datafusion::prelude::SessionContext;
 
 use crate::error::PipelineError;
 use crate::runner::{RunContext, TaskOutput, day_text};
 
-pub async fn daily_metrics(run: Arc<RunContext>, catalog: &Catalog) -> Result<TaskOutput, PipelineError> {
+/// `sql` plans the metrics' SQL: the run's session, or one with spilling joins on a retry.
+pub async fn daily_metrics(
+    run: Arc<RunContext>,
+    catalog: &Catalog,
+    sql: &SessionContext,
+) -> Result<TaskOutput, PipelineError> {
     let run_days: BTreeSet<i32> = run.run_days().into_iter().collect();
     let candidates: BTreeSet<i32> = run_days.iter().flat_map(|d| [*d - 1, *d]).collect();
     let published = published_values(&run, &candidates).await?;
@@ -25,7 +31,7 @@ pub async fn daily_metrics(run: Arc<RunContext>, catalog: &Catalog) -> Result<Ta
         .filter(|d| run_days.contains(d) || published_days.contains(d))
         .collect();
 
-    let computed = compute(&run.ctx, catalog, &days).await?;
+    let computed = compute(sql, catalog, &days).await?;
     let restated = restatements(&published, &computed.totals);
     if !restated.is_empty() {
         tracing::info!(restated = restated.len(), "published metric values changed");

@@ -70,7 +70,13 @@ fn load_model(path: &Path, state: &SessionState) -> Result<Model, PipelineError>
     let references = state
         .resolve_table_references(&statement)
         .map_err(|e| sql_error(path, e))?;
-    let mut reads: Vec<String> = references.iter().map(|r| r.table().to_owned()).collect();
+    // DataFusion lists table functions (`generate_series(...)`, a date spine) among
+    // the tables; they read no task's output.
+    let mut reads: Vec<String> = references
+        .iter()
+        .map(|r| r.table().to_owned())
+        .filter(|table| !state.table_functions().contains_key(table))
+        .collect();
     reads.sort();
     reads.dedup();
     let reads_run_days = reads.iter().any(|r| r == RUN_DAYS);

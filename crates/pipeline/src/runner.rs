@@ -15,7 +15,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use chrono::NaiveDate;
 use darkroom_metrics::{CATALOG_FILE, Catalog};
 use darkroom_sources::Production;
-use darkroom_warehouse::{Warehouse, WriteMode, Written, run_session};
+use darkroom_warehouse::{Warehouse, WriteMode, Written, run_session, with_spilling_joins};
 use datafusion::datasource::MemTable;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::SessionContext;
@@ -245,7 +245,7 @@ fn task_hint(error: &PipelineError, memory_limit_mb: u64) -> String {
     if darkroom_warehouse::ran_out_of_memory(&error.to_string()) {
         format!(
             "the task's SQL needed more than the run's memory limit ([run] memory_limit_mb = {memory_limit_mb} \
-             in darkroom.toml) even after spilling to disk; raise it and run the same day again"
+             in darkroom.toml) even alone, with joins and sorts spilling to disk; raise it and run the same day again"
         )
     } else {
         error.hint().to_owned()
@@ -397,7 +397,28 @@ async fn run_day(project: &Project, day: i32, options: RunOptions) -> Result<Run
 
     let limit = project.config.run.max_concurrent_tasks;
     let mut running: JoinSet<(String, f64, Result<TaskOutput, PipelineError>)> = JoinSet::new();
+    let mut retry = MemoryRetry::default();
     loop {
+        if running.is_empty()
+            && let Some((name, first_seconds)) = retry.waiting.pop()
+        {
+            let Some(task) = dag.task(&name) else { continue };
+            let run = Arc::clone(&run);
+            let kind = task.kind.clone();
+            retry.running = true;
+            running.spawn(async move {
+                let clock = Instant::now();
+                let joins = with_spilling_joins(&run.ctx);
+                let result = execute(run, &name, kind, &joins).await;
+                (name, first_seconds + clock.elapsed().as_secs_f64(), result)
+            });
+            continue;
+        }
+        let starting = if retry.running || !retry.waiting.is_empty() {
+            0 // a retry runs alone: the pool is all its own
+        } else {
+            limit.saturating_sub(running.len())
+        };
         let ready: Vec<String> = dag
             .tasks
             .iter()
@@ -409,7 +430,7 @@ async fn run_day(project: &Project, day: i32, options: RunOptions) -> Result<Run
             })
             .map(|t| t.name.clone())
             .collect();
-        for name in ready.into_iter().take(limit.saturating_sub(running.len())) {
+        for name in ready.into_iter().take(starting) {
             let Some(task) = dag.task(&name) else { continue };
             status.insert(name.clone(), TaskState::Running);
             run.state().start_task(run_id, &day_name, &name)?;
@@ -417,7 +438,8 @@ async fn run_day(project: &Project, day: i32, options: RunOptions) -> Result<Run
             let kind = task.kind.clone();
             running.spawn(async move {
                 let clock = Instant::now();
-                let result = execute(run, &name, kind).await;
+                let joins = run.ctx.clone();
+                let result = execute(run, &name, kind, &joins).await;
                 (name, clock.elapsed().as_secs_f64(), result)
             });
         }
@@ -425,8 +447,31 @@ async fn run_day(project: &Project, day: i32, options: RunOptions) -> Result<Run
             break;
         };
         let (name, seconds, result) = joined.map_err(|e| task_failed("scheduler", e.to_string()))?;
+        let was_retry = std::mem::take(&mut retry.running);
         let (state, record, note) = match result {
-            Ok(output) => {
+            Err(error) if !was_retry && darkroom_warehouse::ran_out_of_memory(&error.to_string()) => {
+                tracing::warn!(
+                    task = %name,
+                    seconds,
+                    memory_limit_mb = run.project.config.run.memory_limit_mb,
+                    error = %error,
+                    "task ran out of the run's memory; it runs again alone, with joins that spill"
+                );
+                retry.waiting.push((name, seconds));
+                continue;
+            }
+            Ok(mut output) => {
+                if was_retry {
+                    let retried = format!(
+                        "ran out of [run] memory_limit_mb = {} beside other tasks or in a hash join; \
+                         ran again alone with sort-merge joins",
+                        run.project.config.run.memory_limit_mb
+                    );
+                    output.note = Some(match output.note.take() {
+                        Some(note) => format!("{note}; {retried}"),
+                        None => retried,
+                    });
+                }
                 if name == LOAD_LOGS {
                     run.add_run_days(&output.touched_days)?;
                 }
@@ -507,12 +552,29 @@ async fn run_day(project: &Project, day: i32, options: RunOptions) -> Result<Run
     })
 }
 
-async fn execute(run: Arc<RunContext>, name: &str, kind: TaskKind) -> Result<TaskOutput, PipelineError> {
+/// A task that ran out of the run's memory gets one more attempt, alone (no
+/// other task starts until it ends) and with sort-merge joins, which spill.
+#[derive(Debug, Default)]
+struct MemoryRetry {
+    /// Tasks waiting for the others to finish, with the seconds of their first attempt.
+    waiting: Vec<(String, f64)>,
+    /// Whether a retry is running (and so nothing else).
+    running: bool,
+}
+
+/// Runs one task; `sql` is the session its SQL is planned in (the run's, or
+/// one with spilling joins for a retry).
+async fn execute(
+    run: Arc<RunContext>,
+    name: &str,
+    kind: TaskKind,
+    sql: &SessionContext,
+) -> Result<TaskOutput, PipelineError> {
     match kind {
         TaskKind::LoadLogs => crate::load::load_logs(run).await,
         TaskKind::Snapshot(table) => crate::snapshot::snapshot_production(run, table).await,
         TaskKind::SubscriberSnapshot => crate::snapshot::subscriber_snapshot(run).await,
-        TaskKind::DailyMetrics(catalog) => crate::metrics::daily_metrics(run, &catalog).await,
+        TaskKind::DailyMetrics(catalog) => crate::metrics::daily_metrics(run, &catalog, sql).await,
         TaskKind::Model(model) => {
             let mut output = TaskOutput::default();
             let days = run.run_days();
@@ -520,7 +582,7 @@ async fn execute(run: Arc<RunContext>, name: &str, kind: TaskKind) -> Result<Tas
                 Some(column) if model.reads_run_days => WriteMode::ReplaceDays { column, days: &days },
                 _ => WriteMode::Overwrite,
             };
-            let frame = run.ctx.sql(&model.sql).await.map_err(|e| sql_error(&model.path, e))?;
+            let frame = sql.sql(&model.sql).await.map_err(|e| sql_error(&model.path, e))?;
             let stream = frame
                 .execute_stream()
                 .await

@@ -14,4 +14,4 @@ mod session;
 pub use delta::{Warehouse, WriteMode, Written, days_predicate};
 pub use encoding::{SAMPLE_ROWS, writer_properties};
 pub use error::WarehouseError;
-pub use session::{QueryLimits, QuerySession, ran_out_of_memory, run_session};
+pub use session::{QueryLimits, QuerySession, ran_out_of_memory, run_session, with_spilling_joins};

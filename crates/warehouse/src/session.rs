@@ -9,6 +9,7 @@ use arrow::record_batch::RecordBatch;
 use datafusion::error::DataFusionError;
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 
 use crate::error::WarehouseError;
@@ -33,6 +34,23 @@ pub fn run_session(memory_limit_mb: u64) -> Result<SessionContext, WarehouseErro
         .build_arc()
         .map_err(|e| WarehouseError::Execution { message: e.to_string() })?;
     Ok(SessionContext::new_with_config_rt(config, runtime))
+}
+
+/// The run's session, planning equi-joins as sort-merge joins: slower than hash
+/// joins, but their sorts and buffers spill to disk, where a hash join's build
+/// side must fit the pool or fail. Tables and memory pool are shared with `run`
+/// (a table refreshed there is seen here); settings are copied.
+pub fn with_spilling_joins(run: &SessionContext) -> SessionContext {
+    let state = run.state();
+    // Without this the builder makes a new, empty default catalog and puts it in
+    // the shared catalog list, in place of the run's tables.
+    let mut config = state.config().clone().with_create_default_catalog_and_schema(false);
+    config.options_mut().optimizer.prefer_hash_join = false;
+    SessionContext::new_with_state(
+        SessionStateBuilder::new_from_existing(state)
+            .with_config(config)
+            .build(),
+    )
 }
 
 /// Bounds on one user query. Names carry their units, as in `darkroom.toml`.

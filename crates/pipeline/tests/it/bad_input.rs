@@ -1,7 +1,7 @@
 //! Bad models, bad sources and bad configuration: a clear error naming where,
 //! a failed task in the run history, and no table changed.
 
-use darkroom_pipeline::{PipelineError, Project};
+use darkroom_pipeline::{PipelineError, Project, TaskState};
 
 use crate::support::{TestProject, day};
 
@@ -59,24 +59,62 @@ fn a_model_with_a_sql_error_is_named_with_its_file_line_and_column() {
     assert!(broken.contains("hint: fix the SQL at that line and column"), "{broken}");
 }
 
-/// A hash join cannot spill: past the run's memory limit its task fails with a
-/// hint naming the setting, instead of the process growing until the machine kills it.
-#[test]
-fn a_model_past_the_run_memory_limit_fails_with_a_hint_naming_the_setting() {
-    let site = TestProject::new();
-    site.advance(1, 100, "");
+fn limit_run_memory(site: &TestProject, memory_limit_mb: u64) {
     let config = std::fs::read_to_string(site.path().join("darkroom.toml")).expect("config");
     std::fs::write(
         site.path().join("darkroom.toml"),
-        format!("{config}\n[run]\nmax_concurrent_tasks = 2\nmemory_limit_mb = 64\n"),
+        format!("{config}\n[run]\nmax_concurrent_tasks = 2\nmemory_limit_mb = {memory_limit_mb}\n"),
     )
     .expect("write config");
+}
+
+/// Regression: a hash join cannot spill, so a model whose join outgrew
+/// `[run] memory_limit_mb` failed, though the same join sorted fits in it.
+/// Now the task runs once more, alone, with sort-merge joins, which spill.
+#[test]
+fn a_hash_join_past_the_run_memory_limit_runs_again_alone_with_joins_that_spill() {
+    let site = TestProject::new();
+    site.advance(1, 100, "");
+    limit_run_memory(&site, 64);
     std::fs::write(
         site.path().join("models/hungry.sql"),
-        "-- description: joins two lists of five million numbers\n\
+        "-- description: joins two lists of five million numbers, read in batches\n\
          SELECT count(*) AS matches\n\
-         FROM (SELECT unnest(range(0, 5000000)) AS a) x\n\
-         JOIN (SELECT unnest(range(0, 5000000)) AS b) y ON x.a = y.b\n",
+         FROM generate_series(1, 5000000) x\n\
+         JOIN generate_series(1, 5000000) y ON x.value = y.value\n",
+    )
+    .expect("write model");
+    let reports = site.run(&day(0), false).expect("the second attempt succeeds");
+    let hungry = reports[0].tasks.iter().find(|t| t.task == "hungry").expect("task");
+    assert_eq!(hungry.state, TaskState::Succeeded, "{hungry:?}");
+    let note = hungry.note.as_deref().unwrap_or_default();
+    assert!(
+        note.contains("ran out of [run] memory_limit_mb = 64")
+            && note.contains("ran again alone with sort-merge joins"),
+        "{note}"
+    );
+    assert_eq!(site.query("SELECT matches FROM hungry"), [["5000000"]]);
+    assert!(
+        reports[0].tasks.iter().all(|t| t.state == TaskState::Succeeded),
+        "every other task did its work"
+    );
+}
+
+/// Past the run's memory limit even alone with spilling joins (a sort must hold
+/// one batch of three 40 MB strings before it can spill anything), the task
+/// fails with a hint naming the setting, instead of the process growing until
+/// the machine kills it.
+#[test]
+fn a_model_past_the_run_memory_limit_even_alone_fails_with_a_hint_naming_the_setting() {
+    let site = TestProject::new();
+    site.advance(1, 100, "");
+    limit_run_memory(&site, 64);
+    std::fs::write(
+        site.path().join("models/hungry.sql"),
+        "-- description: sorts three strings of 40 million characters\n\
+         SELECT max(r) AS top\n\
+         FROM (SELECT row_number() OVER (ORDER BY s) AS r\n\
+               FROM (SELECT repeat(CAST(value AS VARCHAR), 40000000) AS s FROM generate_series(1, 3)) t) w\n",
     )
     .expect("write model");
     let hungry = only_the_model_fails(&site, "hungry");
@@ -130,6 +168,25 @@ fn a_model_reading_a_table_nobody_writes_is_named() {
             site.path().join("models/orphan.sql").display()
         )
     );
+}
+
+/// Regression: a model reading a table function (`generate_series`, the usual
+/// date spine) was refused as reading "table generate_series, which no task
+/// produces": DataFusion lists table functions among a statement's tables.
+#[test]
+fn a_model_over_a_table_function_requires_only_the_tables_it_reads() {
+    let site = TestProject::new();
+    std::fs::write(
+        site.path().join("models/days_with_views.sql"),
+        "SELECT d.value AS day, count(v.event_date) AS views\n\
+         FROM generate_series(DATE '2015-01-01', DATE '2015-01-31', INTERVAL '1 day') d\n\
+         LEFT JOIN fact_page_views v ON v.event_date = CAST(d.value AS DATE)\n\
+         GROUP BY d.value\n",
+    )
+    .expect("write");
+    let dag = darkroom_pipeline::project_dag(&site.project()).expect("a valid DAG");
+    let task = dag.task("days_with_views").expect("the model is a task");
+    assert_eq!(task.requires, ["fact_page_views"]);
 }
 
 #[test]

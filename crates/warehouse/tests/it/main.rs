@@ -2,3 +2,4 @@
 
 mod encoding;
 mod read_only;
+mod spilling_joins;
