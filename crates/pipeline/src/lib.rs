@@ -25,4 +25,4 @@ pub use model::{Model, RUN_DAYS};
 pub use project::{LogFormat, PROJECT_FILE, Project, ProjectConfig, ProjectError};
 pub use runner::{RunOptions, RunReport, TaskReport, day_text, parse_day, project_dag, run_range};
 pub use session::open_query_session;
-pub use state::{STATE_FILE, StateDb, TaskState};
+pub use state::{STATE_FILE, StateDb, TaskRecord, TaskState};

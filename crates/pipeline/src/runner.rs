@@ -448,7 +448,7 @@ async fn run_day(project: &Project, day: i32, options: RunOptions) -> Result<Run
         };
         let (name, seconds, result) = joined.map_err(|e| task_failed("scheduler", e.to_string()))?;
         let was_retry = std::mem::take(&mut retry.running);
-        let (state, record, note) = match result {
+        let (state, record) = match result {
             Err(error) if !was_retry && darkroom_warehouse::ran_out_of_memory(&error.to_string()) => {
                 tracing::warn!(
                     task = %name,
@@ -486,8 +486,9 @@ async fn run_day(project: &Project, day: i32, options: RunOptions) -> Result<Run
                         .join(","),
                     touched_days: days_text(&output.touched_days),
                     error: None,
+                    note: output.note,
                 };
-                (TaskState::Succeeded, record, output.note)
+                (TaskState::Succeeded, record)
             }
             Err(error) => {
                 tracing::error!(task = %name, error = %error, "task failed");
@@ -522,7 +523,7 @@ async fn run_day(project: &Project, day: i32, options: RunOptions) -> Result<Run
                         );
                     }
                 }
-                (TaskState::Failed, record, None)
+                (TaskState::Failed, record)
             }
         };
         status.insert(name.clone(), state);
@@ -535,7 +536,7 @@ async fn run_day(project: &Project, day: i32, options: RunOptions) -> Result<Run
                 seconds,
                 rows_written: record.rows_written,
                 table_versions: record.table_versions.clone(),
-                note,
+                note: record.note.clone(),
                 error: record.error.clone(),
             },
         );

@@ -71,6 +71,7 @@ fn register_history(project: &Project, session: &QuerySession) -> Result<(), Pip
             Field::new("table_versions", DataType::Utf8, true),
             Field::new("touched_days", DataType::Utf8, true),
             Field::new("error", DataType::Utf8, true),
+            Field::new("note", DataType::Utf8, true),
         ])),
         vec![
             Arc::new(Int64Array::from_iter_values(tasks.iter().map(|t| t.run_id))),
@@ -86,6 +87,7 @@ fn register_history(project: &Project, session: &QuerySession) -> Result<(), Pip
             text(tasks.iter().map(|t| t.table_versions.clone()).collect()),
             text(tasks.iter().map(|t| t.touched_days.clone()).collect()),
             text(tasks.iter().map(|t| t.error.clone()).collect()),
+            text(tasks.iter().map(|t| t.note.clone()).collect()),
         ],
     )
     .map_err(|e| history_error(&e))?;

@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS task_runs (
   table_versions TEXT,
   touched_days TEXT,
   error TEXT,
+  note TEXT,
   PRIMARY KEY (run_id, task)
 );
 CREATE INDEX IF NOT EXISTS task_runs_by_day ON task_runs (day, task, run_id);
@@ -86,6 +87,8 @@ pub struct TaskRecord {
     /// Days (YYYY-MM-DD) whose data changed, comma-separated.
     pub touched_days: String,
     pub error: Option<String>,
+    /// What else the person at the terminal was told (a retry, restated metrics).
+    pub note: Option<String>,
 }
 
 #[derive(Debug)]
@@ -103,6 +106,19 @@ impl StateDb {
                 "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; {SCHEMA}"
             ))
             .map_err(state_error(&path))?;
+        // A state.db from before task runs kept their note.
+        let has_note: bool = connection
+            .query_row(
+                "SELECT count(*) > 0 FROM pragma_table_info('task_runs') WHERE name = 'note'",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(state_error(&path))?;
+        if !has_note {
+            connection
+                .execute_batch("ALTER TABLE task_runs ADD COLUMN note TEXT")
+                .map_err(state_error(&path))?;
+        }
         Ok(Self { connection, path })
     }
 
@@ -152,9 +168,9 @@ impl StateDb {
         self.connection
             .execute(
                 "INSERT INTO task_runs (run_id, day, task, state, started, finished, seconds, rows_written, \
-                 table_versions, touched_days, error) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10) \
+                 table_versions, touched_days, error, note) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
                  ON CONFLICT (run_id, task) DO UPDATE SET state = ?4, finished = ?5, seconds = ?6, \
-                 rows_written = ?7, table_versions = ?8, touched_days = ?9, error = ?10",
+                 rows_written = ?7, table_versions = ?8, touched_days = ?9, error = ?10, note = ?11",
                 params![
                     run_id,
                     day,
@@ -165,7 +181,8 @@ impl StateDb {
                     record.rows_written as i64,
                     record.table_versions,
                     record.touched_days,
-                    record.error
+                    record.error,
+                    record.note
                 ],
             )
             .map_err(self.fail())?;
@@ -188,6 +205,7 @@ impl StateDb {
                         table_versions: row.get::<_, Option<String>>(3).ok().flatten().unwrap_or_default(),
                         touched_days: row.get::<_, Option<String>>(4).ok().flatten().unwrap_or_default(),
                         error: None,
+                        note: None,
                     }))
                 },
             )
@@ -223,7 +241,7 @@ impl StateDb {
             .connection
             .prepare(
                 "SELECT run_id, day, task, state, started, finished, seconds, rows_written, table_versions, \
-                 touched_days, error FROM task_runs ORDER BY run_id, started",
+                 touched_days, error, note FROM task_runs ORDER BY run_id, started",
             )
             .map_err(self.fail())?;
         let rows = statement
@@ -240,6 +258,7 @@ impl StateDb {
                     table_versions: row.get(8)?,
                     touched_days: row.get(9)?,
                     error: row.get(10)?,
+                    note: row.get(11)?,
                 })
             })
             .map_err(self.fail())?;
@@ -355,6 +374,7 @@ pub struct TaskRunRow {
     pub table_versions: Option<String>,
     pub touched_days: Option<String>,
     pub error: Option<String>,
+    pub note: Option<String>,
 }
 
 fn state_error(path: &Path) -> impl Fn(rusqlite::Error) -> PipelineError + '_ {

@@ -94,6 +94,8 @@ fn a_hash_join_past_the_run_memory_limit_runs_again_alone_with_joins_that_spill(
         "{note}"
     );
     assert_eq!(site.query("SELECT matches FROM hungry"), [["5000000"]]);
+    let history = site.query("SELECT state, note FROM etl_task_runs WHERE task = 'hungry'");
+    assert_eq!(history, [["succeeded", note]], "the run history keeps the note");
     assert!(
         reports[0].tasks.iter().all(|t| t.state == TaskState::Succeeded),
         "every other task did its work"

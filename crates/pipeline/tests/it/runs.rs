@@ -215,3 +215,40 @@ fn apps_kept_by_day_agree_with_every_raw_event_after_several_nights() {
     assert!(android > 0 && iphone > 0, "the site has app users: {rows:?}");
     assert_eq!(disagree, 0, "{rows:?}");
 }
+
+/// A project whose state.db predates the task runs' `note` column keeps its
+/// history: the column is added when the database is opened, NULL for old rows.
+#[test]
+fn a_state_db_from_before_task_notes_keeps_its_history_and_gains_the_column() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let old = rusqlite::Connection::open(dir.path().join(darkroom_pipeline::STATE_FILE)).expect("old state.db");
+    old.execute_batch(
+        "CREATE TABLE task_runs (run_id INTEGER NOT NULL, day TEXT NOT NULL, task TEXT NOT NULL, \
+         state TEXT NOT NULL, started TEXT, finished TEXT, seconds REAL, rows_written INTEGER, \
+         table_versions TEXT, touched_days TEXT, error TEXT, PRIMARY KEY (run_id, task));
+         INSERT INTO task_runs (run_id, day, task, state, seconds) VALUES (1, '2015-02-02', 'load_logs', 'succeeded', 1.5);",
+    )
+    .expect("old schema");
+    drop(old);
+
+    let state = darkroom_pipeline::StateDb::open(dir.path()).expect("opens");
+    let rows = state.task_runs().expect("history");
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].task.as_str(), rows[0].note.as_deref()), ("load_logs", None));
+    let record = darkroom_pipeline::TaskRecord {
+        note: Some("ran again alone".into()),
+        ..darkroom_pipeline::TaskRecord::default()
+    };
+    state
+        .finish_task(2, "2015-02-02", "funnel_steps", TaskState::Succeeded, &record)
+        .expect("writes a note");
+    drop(state);
+    let reopened = darkroom_pipeline::StateDb::open(dir.path()).expect("opens again");
+    let notes: Vec<Option<String>> = reopened
+        .task_runs()
+        .expect("history")
+        .into_iter()
+        .map(|r| r.note)
+        .collect();
+    assert_eq!(notes, [None, Some("ran again alone".to_owned())]);
+}
