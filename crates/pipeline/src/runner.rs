@@ -396,22 +396,15 @@ async fn run_day(project: &Project, day: i32, options: RunOptions) -> Result<Run
     }
 
     let limit = project.config.run.max_concurrent_tasks;
-    let mut running: JoinSet<(String, f64, Result<TaskOutput, PipelineError>)> = JoinSet::new();
+    let mut running: JoinSet<TaskResult> = JoinSet::new();
     let mut retry = MemoryRetry::default();
     loop {
         if running.is_empty()
             && let Some((name, first_seconds)) = retry.waiting.pop()
         {
             let Some(task) = dag.task(&name) else { continue };
-            let run = Arc::clone(&run);
-            let kind = task.kind.clone();
             retry.running = true;
-            running.spawn(async move {
-                let clock = Instant::now();
-                let joins = with_spilling_joins(&run.ctx);
-                let result = execute(run, &name, kind, &joins).await;
-                (name, first_seconds + clock.elapsed().as_secs_f64(), result)
-            });
+            spawn_task(&mut running, &run, name, task.kind.clone(), true, first_seconds);
             continue;
         }
         let starting = if retry.running || !retry.waiting.is_empty() {
@@ -434,14 +427,7 @@ async fn run_day(project: &Project, day: i32, options: RunOptions) -> Result<Run
             let Some(task) = dag.task(&name) else { continue };
             status.insert(name.clone(), TaskState::Running);
             run.state().start_task(run_id, &day_name, &name)?;
-            let run = Arc::clone(&run);
-            let kind = task.kind.clone();
-            running.spawn(async move {
-                let clock = Instant::now();
-                let joins = run.ctx.clone();
-                let result = execute(run, &name, kind, &joins).await;
-                (name, clock.elapsed().as_secs_f64(), result)
-            });
+            spawn_task(&mut running, &run, name, task.kind.clone(), false, 0.0);
         }
         let Some(joined) = running.join_next().await else {
             break;
@@ -561,6 +547,32 @@ struct MemoryRetry {
     waiting: Vec<(String, f64)>,
     /// Whether a retry is running (and so nothing else).
     running: bool,
+}
+
+/// A finished task: its name, seconds (both attempts for a retry) and outcome.
+type TaskResult = (String, f64, Result<TaskOutput, PipelineError>);
+
+/// Starts a task on `running`. A retry plans its SQL with joins that spill and
+/// counts the seconds of its first attempt too.
+fn spawn_task(
+    running: &mut JoinSet<TaskResult>,
+    run: &Arc<RunContext>,
+    name: String,
+    kind: TaskKind,
+    spilling_joins: bool,
+    earlier_seconds: f64,
+) {
+    let run = Arc::clone(run);
+    running.spawn(async move {
+        let clock = Instant::now();
+        let sql = if spilling_joins {
+            with_spilling_joins(&run.ctx)
+        } else {
+            run.ctx.clone()
+        };
+        let result = execute(run, &name, kind, &sql).await;
+        (name, earlier_seconds + clock.elapsed().as_secs_f64(), result)
+    });
 }
 
 /// Runs one task; `sql` is the session its SQL is planned in (the run's, or
