@@ -10,6 +10,7 @@ mod encoding;
 mod error;
 mod resident;
 mod session;
+mod sort_merge_filter;
 
 pub use delta::{Warehouse, WriteMode, Written, days_predicate};
 pub use encoding::{SAMPLE_ROWS, writer_properties};

@@ -14,6 +14,19 @@ use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 
 use crate::error::WarehouseError;
 use crate::resident::{Stop, watch};
+use crate::sort_merge_filter::NullableSortMergeJoinFilters;
+
+/// How many sorted spill files one merge reads at once; more are merged in
+/// several passes. DataFusion's default, no bound, lets one merge reserve a
+/// buffer per file for as many files as the pool can seat, and other sorts of
+/// the same night (or query) then find the pool empty: the 6.8M-user day failed at a
+/// 256 MB limit with two merges holding 153 MB (`bench/nightly_memory.py`).
+pub const SPILL_MERGE_FAN_IN: usize = 8;
+
+/// Rows per batch in the spilling session (DataFusion's default is 8,192).
+const SPILLING_BATCH_ROWS: usize = 2048;
+/// What each sort of the spilling session sets aside for merging its spill files.
+const SPILLING_SORT_RESERVATION_BYTES: usize = 2 << 20;
 
 /// The session the nightly run plans and runs its SQL in, with spans on so a
 /// model's error names its line and column. Its memory is bounded so that a
@@ -31,6 +44,7 @@ pub fn run_session(memory_limit_mb: u64) -> Result<SessionContext, WarehouseErro
     );
     let runtime = RuntimeEnvBuilder::new()
         .with_memory_pool(Arc::new(pool))
+        .with_max_spill_merge_fan_in(SPILL_MERGE_FAN_IN)
         .build_arc()
         .map_err(|e| WarehouseError::Execution { message: e.to_string() })?;
     Ok(SessionContext::new_with_config_rt(config, runtime))
@@ -39,16 +53,26 @@ pub fn run_session(memory_limit_mb: u64) -> Result<SessionContext, WarehouseErro
 /// The run's session, planning equi-joins as sort-merge joins: slower than hash
 /// joins, but their sorts and buffers spill to disk, where a hash join's build
 /// side must fit the pool or fail. Tables and memory pool are shared with `run`
-/// (a table refreshed there is seen here); settings are copied.
+/// (a table refreshed there is seen here); settings are copied, with smaller
+/// batches and merge set-asides so that its many sorts fit the pool together.
+/// Outer joins' filters get nullable columns ([`crate::sort_merge_filter`]).
 pub fn with_spilling_joins(run: &SessionContext) -> SessionContext {
     let state = run.state();
     // Without this the builder makes a new, empty default catalog and puts it in
     // the shared catalog list, in place of the run's tables.
     let mut config = state.config().clone().with_create_default_catalog_and_schema(false);
     config.options_mut().optimizer.prefer_hash_join = false;
+    // A plan of sort-merge joins runs a dozen sorts at once. Each sets aside
+    // sort_spill_reservation_bytes for its merge (10 MB by default) and reserves
+    // twice a batch before it can spill (12.6 MB at 8,192 rows of the 6.8M-user
+    // day's funnel timeline): at a 256 MB limit a sort found 8.4 MB left and the
+    // retry failed. Smaller batches and set-asides let the sorts spill instead.
+    config.options_mut().execution.sort_spill_reservation_bytes = SPILLING_SORT_RESERVATION_BYTES;
+    let config = config.with_batch_size(SPILLING_BATCH_ROWS);
     SessionContext::new_with_state(
         SessionStateBuilder::new_from_existing(state)
             .with_config(config)
+            .with_physical_optimizer_rule(Arc::new(NullableSortMergeJoinFilters))
             .build(),
     )
 }
@@ -89,6 +113,7 @@ impl QuerySession {
         let bytes = usize::try_from(limits.memory_limit_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_limit(bytes, 1.0)
+            .with_max_spill_merge_fan_in(SPILL_MERGE_FAN_IN)
             .build_arc()
             .map_err(|e| WarehouseError::Execution { message: e.to_string() })?;
         let config = SessionConfig::new()

@@ -65,3 +65,67 @@ async fn spilling_joins_are_sort_merge_joins_over_the_same_tables_and_the_run_ke
     run.register_batch("c", numbers(0, 3)).expect("register c");
     assert!(answer(&spilling, "SELECT count(*) AS n FROM c").await.contains("| 3 |"));
 }
+
+fn people_and_events() -> (RecordBatch, RecordBatch) {
+    let people = Schema::new(vec![
+        Field::new("user_id", DataType::Int64, false),
+        Field::new("signup_time", DataType::Int64, false),
+    ]);
+    let events = Schema::new(vec![
+        Field::new("user_id", DataType::Int64, false),
+        Field::new("event_time", DataType::Int64, false),
+    ]);
+    // Every third person has events; of theirs, only some come after signing up.
+    let people = RecordBatch::try_new(
+        Arc::new(people),
+        vec![
+            Arc::new(Int64Array::from_iter_values(0..3000)),
+            Arc::new(Int64Array::from_iter_values(std::iter::repeat_n(100, 3000))),
+        ],
+    )
+    .expect("people");
+    let events = RecordBatch::try_new(
+        Arc::new(events),
+        vec![
+            Arc::new(Int64Array::from_iter_values((0..3000).step_by(3))),
+            Arc::new(Int64Array::from_iter_values((0..3000).step_by(3).map(|id| 98 + id % 5))),
+        ],
+    )
+    .expect("events");
+    (people, events)
+}
+
+/// Regression: DataFusion 55's sort-merge join evaluates an outer join's filter
+/// on a batch whose columns keep the inputs' nullability, so a filter reading a
+/// NOT NULL column of the side without a match failed with "Column 'event_time'
+/// is declared as non-nullable but contains null values". `funnel_steps`' LEFT
+/// JOIN of people to their later events failed this way on its second attempt
+/// (the 6.8M-user day at `[run] memory_limit_mb = 256`).
+#[tokio::test]
+async fn an_outer_join_filtered_on_a_not_null_column_gives_the_hash_joins_answer_when_spilling() {
+    let run = run_session(256).expect("session");
+    let (people, events) = people_and_events();
+    run.register_batch("people", people).expect("register people");
+    run.register_batch("events", events).expect("register events");
+    let spilling = with_spilling_joins(&run);
+
+    for (join, expected) in [
+        // 1000 people have an event each, 400 of them after signing up (98 + id % 5 > 100).
+        ("LEFT JOIN", "| 3000 | 400     |"),
+        ("RIGHT JOIN", "| 1000 | 1000    |"),
+        ("FULL JOIN", "| 3600 | 1000    |"),
+    ] {
+        let sql = format!(
+            "SELECT count(*) AS rows, count(e.event_time) AS matched FROM people p {join} events e \
+             ON e.user_id = p.user_id AND e.event_time > p.signup_time"
+        );
+        assert!(
+            plan(&spilling, &sql).await.contains("SortMergeJoin"),
+            "{}",
+            plan(&spilling, &sql).await
+        );
+        let answer_spilling = answer(&spilling, &sql).await;
+        assert_eq!(answer_spilling, answer(&run, &sql).await, "{join}");
+        assert!(answer_spilling.contains(expected), "{join}: {answer_spilling}");
+    }
+}
