@@ -18,10 +18,10 @@ use crate::sort_merge_filter::NullableSortMergeJoinFilters;
 
 /// How many sorted spill files one merge reads at once; more are merged in
 /// several passes. DataFusion's default, no bound, lets one merge reserve a
-/// buffer per file for as many files as the pool can seat, and other sorts of
-/// the same night (or query) then find the pool empty: the 6.8M-user day failed at a
-/// 256 MB limit with two merges holding 153 MB (`bench/nightly_memory.py`).
-pub const SPILL_MERGE_FAN_IN: usize = 8;
+/// buffer per file for as many files as the pool can seat, and the other sorts
+/// of the same night or query then find the pool empty: the 6.8M-user day
+/// failed at a 256 MB limit with two merges holding 153 MB.
+const SPILL_MERGE_FAN_IN: usize = 8;
 
 /// Rows per batch in the spilling session (DataFusion's default is 8,192).
 const SPILLING_BATCH_ROWS: usize = 2048;

@@ -75,7 +75,7 @@ fn people_and_events() -> (RecordBatch, RecordBatch) {
         Field::new("user_id", DataType::Int64, false),
         Field::new("event_time", DataType::Int64, false),
     ]);
-    // Every third person has events; of theirs, only some come after signing up.
+    // Every third person has one event, some before signing up and some after.
     let people = RecordBatch::try_new(
         Arc::new(people),
         vec![
