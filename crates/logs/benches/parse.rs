@@ -7,6 +7,11 @@ use std::io::Cursor;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use darkroom_logs::{ArchiveFile, ColumnSet, EventColumn, FileReader, LineParser};
 
+/// The `darkroom` binary's allocator, so that these figures are the product's.
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Lines shaped like the photo site's: mixed actions, clients, anonymous and logged-in users.
 fn corpus(lines: usize) -> Vec<u8> {
     let actions = [

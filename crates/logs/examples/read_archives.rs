@@ -18,6 +18,11 @@ use darkroom_logs::{LogArchiveTable, list_archives};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
 
+/// The `darkroom` binary's allocator, so that these figures are the product's.
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let dir = std::path::PathBuf::from(

@@ -57,9 +57,7 @@ impl LineParser {
         let mut ends = [0usize; 6];
         let mut start = 0;
         for end in &mut ends {
-            // Every field but REQUEST is short: a plain scan beats a `memchr` call.
-            let space = line[start..].iter().position(|&b| b == b' ').unwrap_or_default();
-            *end = start + space;
+            *end = position(line, start, b' ').unwrap_or(start);
             start = *end + 1;
         }
         let field = |i: usize| {
@@ -277,7 +275,6 @@ struct QueryParams<'a> {
 impl<'a> QueryParams<'a> {
     fn of(request: &'a str) -> Self {
         let mut params = Self::default();
-        // A request is a few dozen bytes: plain scans beat `memchr` calls here.
         // Every cut sits next to an ASCII byte, so each slice is on char boundaries.
         let bytes = request.as_bytes();
         let Some(question) = position(bytes, 0, b'?') else {
@@ -287,34 +284,61 @@ impl<'a> QueryParams<'a> {
         let mut start = question + 1;
         while start <= bytes.len() {
             let end = position(bytes, start, b'&').unwrap_or(bytes.len());
-            let (key, value) = match position(&bytes[..end], start, b'=') {
-                Some(equals) => (&request[start..equals], &request[equals + 1..end]),
-                None => (&request[start..end], ""),
-            };
+            // One scan per pair: a key is recognised by its prefix, so the `=` of
+            // the pairs nobody reads is never looked for. A key with no `=` has
+            // the empty value, as `split_once('=')` would give.
+            let pair = &request[start..end];
             start = end + 1;
-            match key {
-                "client" if !seen_client => {
-                    seen_client = true;
-                    params.client = Client::from_param(value.as_bytes());
-                }
-                "vid" if !seen_vid => {
-                    seen_vid = true;
-                    params.visitor_id = is_visitor_id(value.as_bytes()).then_some(value);
-                }
-                "ref" if !seen_ref => {
-                    seen_ref = true;
-                    params.channel = Channel::from_param(value.as_bytes());
-                }
-                _ => {}
+            if let Some(value) = value_of(pair, b"client")
+                && !std::mem::replace(&mut seen_client, true)
+            {
+                params.client = Client::from_param(value.as_bytes());
+            } else if let Some(value) = value_of(pair, b"vid")
+                && !std::mem::replace(&mut seen_vid, true)
+            {
+                params.visitor_id = is_visitor_id(value.as_bytes()).then_some(value);
+            } else if let Some(value) = value_of(pair, b"ref")
+                && !std::mem::replace(&mut seen_ref, true)
+            {
+                params.channel = Channel::from_param(value.as_bytes());
             }
         }
         params
     }
 }
 
-/// The index of the first `byte` in `bytes` at or after `from`.
+/// The value of a `key=value` pair (or of a bare `key`) when its key is `key`.
+/// The key's length is a constant, so the comparison is a few instructions, not a `memcmp` call.
+fn value_of<'a, const N: usize>(pair: &'a str, key: &[u8; N]) -> Option<&'a str> {
+    if pair.as_bytes().first_chunk::<N>() != Some(key) {
+        return None;
+    }
+    match pair.as_bytes().get(N) {
+        None => Some(""),
+        Some(b'=') => pair.get(N + 1..),
+        Some(_) => None,
+    }
+}
+
+const LOW_SEVEN_BITS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+/// The index of the first `byte` in `bytes` at or after `from`, eight bytes at a
+/// time: fields and requests are a few dozen bytes, too short for a `memchr` call
+/// to pay, too long for a loop over single bytes.
 fn position(bytes: &[u8], from: usize, byte: u8) -> Option<usize> {
-    bytes[from..].iter().position(|&b| b == byte).map(|i| from + i)
+    let pattern = u64::from_ne_bytes([byte; 8]);
+    let (words, rest) = bytes[from..].as_chunks::<8>();
+    for (i, word) in words.iter().enumerate() {
+        let differs = u64::from_le_bytes(*word) ^ pattern;
+        // The high bit of each byte of `differs` that is zero, exactly: adding to
+        // the low seven bits alone carries into no neighbouring byte.
+        let matches = !(((differs & LOW_SEVEN_BITS) + LOW_SEVEN_BITS) | differs | LOW_SEVEN_BITS);
+        if matches != 0 {
+            return Some(from + i * 8 + (matches.trailing_zeros() / 8) as usize);
+        }
+    }
+    let tail = from + words.len() * 8;
+    rest.iter().position(|&b| b == byte).map(|i| tail + i)
 }
 
 fn is_visitor_id(value: &[u8]) -> bool {
@@ -374,6 +398,9 @@ mod tests {
             "/p?client=web=web&vid=zz",
             "/p?a=1&&client=mobile_web&",
             "/p??client=web",
+            "/p?clientx=web&client=iphone&vidx=c06a3ffbdb8f6ce4&refer=email&ref=social",
+            "/p?client&client=web&vid&ref",
+            "/p?cli=web&vi=c06a3ffbdb8f6ce4&re=email",
         ] {
             let params = QueryParams::of(request);
             assert_eq!(
@@ -382,6 +409,32 @@ mod tests {
                 "{request}"
             );
         }
+    }
+
+    proptest::proptest! {
+        /// The eight-bytes-at-a-time search agrees with a loop over single bytes,
+        /// across word boundaries and for bytes with the high bit set.
+        #[test]
+        fn position_finds_what_a_byte_loop_finds(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+            from in 0usize..80,
+            byte in proptest::prelude::any::<u8>(),
+        ) {
+            let from = from.min(bytes.len());
+            let by_loop = bytes[from..].iter().position(|&b| b == byte).map(|i| from + i);
+            proptest::prop_assert_eq!(position(&bytes, from, byte), by_loop);
+        }
+    }
+
+    /// A bit trick that borrows between bytes would see a second match in the
+    /// byte after a true one when it differs only in its lowest bit (`' '`, `'!'`).
+    #[test]
+    fn position_is_exact_next_to_a_match() {
+        assert_eq!(position(b"ab !cdefgh", 0, b'!'), Some(3));
+        assert_eq!(position(b"abcdefg!", 0, b' '), None);
+        assert_eq!(position(b"\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0 ", 0, b' '), Some(8));
+        assert_eq!(position(b"0123456789 12345678", 3, b' '), Some(10));
+        assert_eq!(position(b"", 0, b' '), None);
     }
 
     #[test]
