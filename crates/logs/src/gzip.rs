@@ -21,11 +21,40 @@ pub const WHOLE_FILE_INFLATE_MAX_BYTES: u64 = 64 << 20;
 
 const STREAM_BUFFER_BYTES: usize = 256 * 1024;
 
+/// The decompressed bytes of a gzip file: all of them, or a stream.
+pub enum GzipInput {
+    /// A small one-member file, inflated whole: the reader parses it where it
+    /// lies instead of copying it through its read buffer.
+    Whole(Vec<u8>),
+    /// Anything else, through flate2.
+    Stream(Box<dyn Read + Send>),
+}
+
+impl std::fmt::Debug for GzipInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Whole(plain) => f.debug_tuple("Whole").field(&plain.len()).finish(),
+            Self::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
+impl GzipInput {
+    /// Either kind as a reader, for callers that only read.
+    pub fn into_read(self) -> Box<dyn Read + Send> {
+        match self {
+            Self::Whole(plain) => Box::new(Cursor::new(plain)),
+            Self::Stream(stream) => stream,
+        }
+    }
+}
+
 /// The decompressed bytes of a gzip file.
-pub fn gzip_input(file: File) -> Box<dyn Read + Send> {
+pub fn gzip_input(file: File) -> GzipInput {
+    let stream = |reader: Box<dyn Read + Send>| GzipInput::Stream(Box::new(MultiGzDecoder::new(reader)));
     let size = file.metadata().map_or(u64::MAX, |m| m.len());
     if size > WHOLE_FILE_INFLATE_MAX_BYTES {
-        return Box::new(MultiGzDecoder::new(BufReader::with_capacity(STREAM_BUFFER_BYTES, file)));
+        return stream(Box::new(BufReader::with_capacity(STREAM_BUFFER_BYTES, file)));
     }
     let mut compressed = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     // Bounded even if the file grew since its size was read: past the bound, stream.
@@ -35,15 +64,15 @@ pub fn gzip_input(file: File) -> Box<dyn Read + Send> {
     if let Err(error) = read {
         // The bytes before a read error still count, as when streaming.
         let rest = FailOnce(Some(error));
-        return Box::new(MultiGzDecoder::new(Cursor::new(compressed).chain(rest)));
+        return stream(Box::new(Cursor::new(compressed).chain(rest)));
     }
     if compressed.len() as u64 > WHOLE_FILE_INFLATE_MAX_BYTES {
         let rest = BufReader::with_capacity(STREAM_BUFFER_BYTES, file);
-        return Box::new(MultiGzDecoder::new(Cursor::new(compressed).chain(rest)));
+        return stream(Box::new(Cursor::new(compressed).chain(rest)));
     }
     match inflate_whole(&compressed) {
-        Some(plain) => Box::new(Cursor::new(plain)),
-        None => Box::new(MultiGzDecoder::new(Cursor::new(compressed))),
+        Some(plain) => GzipInput::Whole(plain),
+        None => stream(Box::new(Cursor::new(compressed))),
     }
 }
 

@@ -20,7 +20,7 @@ mod vocab;
 
 pub use archive::{ArchiveFile, is_archive_name, list_archives};
 pub use error::LogsError;
-pub use gzip::gzip_input;
+pub use gzip::{GzipInput, gzip_input};
 pub use line::{Event, LineParser, MAX_REQUEST_BYTES, days_from_civil};
 pub use reader::{Chunk, FileReader, FileStats, MAX_LINE_BYTES, MAX_RAW_LINE_BYTES, RejectedLine};
 pub use reason::RejectReason;

@@ -11,7 +11,7 @@ use arrow::record_batch::RecordBatch;
 use crate::archive::ArchiveFile;
 use crate::batch::EventBatchBuilder;
 use crate::error::LogsError;
-use crate::gzip::gzip_input;
+use crate::gzip::{GzipInput, gzip_input};
 use crate::line::{LineParser, MAX_REQUEST_BYTES};
 use crate::reason::RejectReason;
 use crate::schema::ColumnSet;
@@ -113,21 +113,43 @@ impl FileReader {
             path: file.path.clone(),
             source,
         })?;
-        let input: Box<dyn Read + Send> = if file.gzip {
-            gzip_input(handle)
-        } else {
-            Box::new(handle)
-        };
-        Ok(Self::from_reader(file, input, columns, batch_rows))
+        if !file.gzip {
+            return Ok(Self::from_reader(file, Box::new(handle), columns, batch_rows));
+        }
+        Ok(match gzip_input(handle) {
+            GzipInput::Whole(plain) => Self::from_bytes(file, plain, columns, batch_rows),
+            GzipInput::Stream(input) => Self::from_reader(file, input, columns, batch_rows),
+        })
     }
 
     /// Reads already-decompressed lines from any reader (tests, benchmarks, stdin).
     pub fn from_reader(file: &ArchiveFile, input: Box<dyn Read + Send>, columns: ColumnSet, batch_rows: usize) -> Self {
+        let buf = vec![0; READ_BUFFER_BYTES + MAX_LINE_BYTES];
+        Self::with_buffer(file, input, buf, 0, columns, batch_rows)
+    }
+
+    /// Reads a whole decompressed file where it lies: its bytes become the
+    /// buffer, already filled, so nothing is copied before parsing.
+    fn from_bytes(file: &ArchiveFile, plain: Vec<u8>, columns: ColumnSet, batch_rows: usize) -> Self {
+        let filled = plain.len();
+        let mut reader = Self::with_buffer(file, Box::new(std::io::empty()), plain, filled, columns, batch_rows);
+        reader.stats.decompressed_bytes = filled as u64;
+        reader
+    }
+
+    fn with_buffer(
+        file: &ArchiveFile,
+        input: Box<dyn Read + Send>,
+        buf: Vec<u8>,
+        filled: usize,
+        columns: ColumnSet,
+        batch_rows: usize,
+    ) -> Self {
         Self {
             input,
-            buf: vec![0; READ_BUFFER_BYTES + MAX_LINE_BYTES],
+            buf,
             pos: 0,
-            filled: 0,
+            filled,
             at_end: false,
             skipping_overlong: false,
             parser: LineParser::new(),

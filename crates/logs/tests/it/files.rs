@@ -149,6 +149,25 @@ fn a_file_inflated_whole_reads_as_its_plain_text_does() {
     assert_eq!(zipped.reasons(), plain.reasons());
 }
 
+/// A file inflated whole is parsed where it lies (its bytes are the reader's
+/// buffer, already full): an over-long line inside it, and a last line cut short
+/// or over-long with no newline, end up as they do when read through the buffer.
+#[test]
+fn a_file_parsed_where_it_was_inflated_ends_as_a_streamed_file_does() {
+    let long = "x".repeat(darkroom_logs::MAX_LINE_BYTES * 3);
+    for ending in [&GOOD[..40], long.as_str(), ""] {
+        let text = format!("{GOOD}\n{long}\n{GOOD}\n{ending}");
+        let zipped = read_file_bytes("api-01.log.gz", &gzip(text.as_bytes()), 1000);
+        let plain = read_file_bytes("api-01.log", text.as_bytes(), 1000);
+        assert_accounted(&zipped);
+        assert_eq!(zipped.stats.decompressed_bytes, text.len() as u64);
+        assert_eq!(zipped.stats.corrupt, None);
+        assert_eq!(zipped.stats.events, 2);
+        assert_eq!(zipped.rejected, plain.rejected, "ending of {} bytes", ending.len());
+        assert_eq!(zipped.times(), plain.times());
+    }
+}
+
 /// A trailer stating the wrong size makes the whole-file inflater decline; the
 /// streaming reader then keeps every line and reports the mismatch.
 #[test]
