@@ -426,8 +426,9 @@ mod tests {
         }
     }
 
-    /// A bit trick that borrows between bytes would see a second match in the
-    /// byte after a true one when it differs only in its lowest bit (`' '`, `'!'`).
+    /// The bit trick's edge cases: a byte that differs from the one sought only
+    /// in its lowest bit (`' '`, `'!'`) or its highest (`0xa0`), a search that
+    /// starts inside the slice, and an empty slice.
     #[test]
     fn position_is_exact_next_to_a_match() {
         assert_eq!(position(b"ab !cdefgh", 0, b'!'), Some(3));
