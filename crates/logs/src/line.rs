@@ -341,8 +341,13 @@ fn position(bytes: &[u8], from: usize, byte: u8) -> Option<usize> {
     rest.iter().position(|&b| b == byte).map(|i| tail + i)
 }
 
+/// No short-circuit, so the loop vectorises, as in `is_printable_ascii`.
 fn is_visitor_id(value: &[u8]) -> bool {
-    (16..=32).contains(&value.len()) && value.iter().all(|&b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    let mut outside = 0u8;
+    for &b in value {
+        outside |= u8::from((b.wrapping_sub(b'0') >= 10) & (b.wrapping_sub(b'a') >= 6));
+    }
+    (16..=32).contains(&value.len()) && outside == 0
 }
 
 #[cfg(test)]
@@ -423,6 +428,25 @@ mod tests {
             let from = from.min(bytes.len());
             let by_loop = bytes[from..].iter().position(|&b| b == byte).map(|i| from + i);
             proptest::prop_assert_eq!(position(&bytes, from, byte), by_loop);
+        }
+    }
+
+    proptest::proptest! {
+        /// The branch-free check reads a visitor id as the spec states it: 16 to 32
+        /// lowercase hex characters. Ids of every length, some with one byte
+        /// swapped for a neighbour of the hex ranges.
+        #[test]
+        fn visitor_id_is_16_to_32_lowercase_hex_characters(
+            hex in proptest::collection::vec(proptest::sample::select(b"0123456789abcdef".to_vec()), 0..40),
+            swap in proptest::option::of((0usize..40, proptest::sample::select(b"/:@`gAFG\xff".to_vec()))),
+        ) {
+            let mut value = hex;
+            if let Some((at, byte)) = swap && at < value.len() {
+                value[at] = byte;
+            }
+            let by_rule = (16..=32).contains(&value.len())
+                && value.iter().all(|b| b"0123456789abcdef".contains(b));
+            proptest::prop_assert_eq!(is_visitor_id(&value), by_rule);
         }
     }
 
