@@ -343,11 +343,14 @@ fn position(bytes: &[u8], from: usize, byte: u8) -> Option<usize> {
 
 /// No short-circuit, so the loop vectorises, as in `is_printable_ascii`.
 fn is_visitor_id(value: &[u8]) -> bool {
+    if !(16..=32).contains(&value.len()) {
+        return false; // without reading a value of up to 4 KB
+    }
     let mut outside = 0u8;
     for &b in value {
         outside |= u8::from((b.wrapping_sub(b'0') >= 10) & (b.wrapping_sub(b'a') >= 6));
     }
-    (16..=32).contains(&value.len()) && outside == 0
+    outside == 0
 }
 
 #[cfg(test)]
