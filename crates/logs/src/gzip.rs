@@ -39,16 +39,6 @@ impl std::fmt::Debug for GzipInput {
     }
 }
 
-impl GzipInput {
-    /// Either kind as a reader, for callers that only read.
-    pub fn into_read(self) -> Box<dyn Read + Send> {
-        match self {
-            Self::Whole(plain) => Box::new(Cursor::new(plain)),
-            Self::Stream(stream) => stream,
-        }
-    }
-}
-
 /// The decompressed bytes of a gzip file.
 pub fn gzip_input(file: File) -> GzipInput {
     let stream = |reader: Box<dyn Read + Send>| GzipInput::Stream(Box::new(MultiGzDecoder::new(reader)));
