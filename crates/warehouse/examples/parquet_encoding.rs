@@ -1,7 +1,8 @@
 //! What Parquet encoding costs per column: reads a table's Parquet files (a Delta
 //! table's folder) into memory, then writes each column alone, and the whole
-//! table, with every dictionary, as darkroom chooses, and with none, timing the
-//! encoding only.
+//! table, with every dictionary, as darkroom chooses, as darkroom chooses less
+//! the column statistics (min and max of every value), and with no dictionary,
+//! timing the encoding only.
 //!
 //! `cargo run --release -p darkroom-warehouse --example parquet_encoding -- WAREHOUSE/TABLE [MAX_ROWS]`
 
@@ -38,10 +39,17 @@ fn main() {
         })
         .cloned()
         .collect();
-    let variants: [(&str, WriterProperties); 3] = [
+    let variants: [(&str, WriterProperties); 4] = [
         // An empty sample keeps every dictionary; the rest of the settings are darkroom's.
         ("every dictionary", writer_properties(&[])),
         ("as darkroom writes", writer_properties(&sample)),
+        (
+            "as darkroom, no stats",
+            writer_properties(&sample)
+                .into_builder()
+                .set_statistics_enabled(deltalake::parquet::file::properties::EnabledStatistics::None)
+                .build(),
+        ),
         (
             "no dictionary",
             writer_properties(&[])
