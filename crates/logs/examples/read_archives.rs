@@ -108,6 +108,7 @@ fn decompress(dir: &std::path::Path, threads: usize, as_the_reader_does: bool) -
                             // The reader parses such a file where it lies: no copy to time.
                             darkroom_logs::GzipInput::Whole(plain) => {
                                 total.fetch_add(plain.len() as u64, Ordering::Relaxed);
+                                darkroom_logs::recycle_buffer(plain);
                                 continue;
                             }
                             darkroom_logs::GzipInput::Stream(stream) => stream,

@@ -24,7 +24,8 @@ const STREAM_BUFFER_BYTES: usize = 256 * 1024;
 /// The decompressed bytes of a gzip file: all of them, or a stream.
 pub enum GzipInput {
     /// A small one-member file, inflated whole: the reader parses it where it
-    /// lies instead of copying it through its read buffer.
+    /// lies instead of copying it through its read buffer. Hand it to
+    /// [`crate::recycle_buffer`] when done, so the next file inflates into it.
     Whole(Vec<u8>),
     /// Anything else, through flate2.
     Stream(Box<dyn Read + Send>),
@@ -74,11 +75,15 @@ fn inflate_whole(compressed: &[u8]) -> Option<Vec<u8>> {
     if stated > WHOLE_FILE_INFLATE_MAX_BYTES {
         return None;
     }
-    let mut plain = vec![0; usize::try_from(stated).ok()?];
+    // libdeflate writes every byte it reports, and anything short of `stated` is declined.
+    let mut plain = crate::spare_buffer::buffer_of_len(usize::try_from(stated).ok()?);
     // Several members, damage, or a trailer size that wrapped past 4 GiB: all errors here.
     match libdeflater::Decompressor::new().gzip_decompress(compressed, &mut plain) {
         Ok(written) if written == plain.len() => Some(plain),
-        _ => None,
+        _ => {
+            crate::spare_buffer::recycle(plain);
+            None
+        }
     }
 }
 

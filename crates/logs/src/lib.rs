@@ -14,6 +14,7 @@ mod line;
 mod reader;
 mod reason;
 mod schema;
+mod spare_buffer;
 #[cfg(feature = "datafusion")]
 mod table;
 mod vocab;
@@ -25,6 +26,7 @@ pub use line::{Event, LineParser, MAX_REQUEST_BYTES, days_from_civil};
 pub use reader::{Chunk, FileReader, FileStats, MAX_LINE_BYTES, MAX_RAW_LINE_BYTES, RejectedLine};
 pub use reason::RejectReason;
 pub use schema::{ColumnSet, EventColumn, event_schema, utc_micros};
+pub use spare_buffer::recycle as recycle_buffer;
 #[cfg(feature = "datafusion")]
 pub use table::LogArchiveTable;
 pub use vocab::{Action, Channel, Client};

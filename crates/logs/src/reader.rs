@@ -106,6 +106,13 @@ impl std::fmt::Debug for FileReader {
     }
 }
 
+/// The buffer goes to the next file this thread reads (`spare_buffer.rs` says why).
+impl Drop for FileReader {
+    fn drop(&mut self) {
+        crate::spare_buffer::recycle(std::mem::take(&mut self.buf));
+    }
+}
+
 impl FileReader {
     /// Opens an archive file, decompressing it when its name ends in `.gz`.
     pub fn open(file: &ArchiveFile, columns: ColumnSet, batch_rows: usize) -> Result<Self, LogsError> {
@@ -124,7 +131,7 @@ impl FileReader {
 
     /// Reads already-decompressed lines from any reader (tests, benchmarks, stdin).
     pub fn from_reader(file: &ArchiveFile, input: Box<dyn Read + Send>, columns: ColumnSet, batch_rows: usize) -> Self {
-        let buf = vec![0; READ_BUFFER_BYTES + MAX_LINE_BYTES];
+        let buf = crate::spare_buffer::buffer_of_len(READ_BUFFER_BYTES + MAX_LINE_BYTES);
         Self::with_buffer(file, input, buf, 0, columns, batch_rows)
     }
 

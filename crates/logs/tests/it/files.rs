@@ -286,3 +286,32 @@ fn unreadable_file_is_an_error_naming_the_path() {
         "{err}"
     );
 }
+
+/// Files read one after another on a thread share a buffer (`spare_buffer.rs`):
+/// a short file read after a long one, gzip or plain, holds its own lines only,
+/// its cut-short last line included, and nothing the long file left behind.
+#[test]
+fn a_file_read_after_a_longer_one_on_the_same_thread_holds_only_its_own_lines() {
+    let long: String = (0..20_000)
+        .map(|i| format!("{GOOD}\n").replace("423223", &(i + 1).to_string()))
+        .collect();
+    let short = format!("{GOOD}\n{}", &GOOD[..40]);
+    for name in ["api-01.log.gz", "api-01.log"] {
+        let bytes = |text: &str| {
+            if name.ends_with(".gz") {
+                gzip(text.as_bytes())
+            } else {
+                text.as_bytes().to_vec()
+            }
+        };
+        let first = read_file_bytes(name, &bytes(&long), 8192);
+        assert_eq!(first.stats.events, 20_000, "{name}");
+        let second = read_file_bytes(name, &bytes(&short), 8192);
+        assert_accounted(&second);
+        assert_eq!(second.stats.decompressed_bytes, short.len() as u64, "{name}");
+        assert_eq!((second.stats.lines, second.stats.events), (2, 1), "{name}");
+        assert_eq!(second.reasons(), ["truncated_line"], "{name}");
+        assert_eq!(second.rejected[0].raw_line, &GOOD[..40], "{name}");
+        assert_eq!(second.ints("object_id"), [Some(423_223)], "{name}");
+    }
+}
