@@ -400,14 +400,14 @@ async fn run_day(project: &Project, day: i32, options: RunOptions) -> Result<Run
     let mut retry = MemoryRetry::default();
     loop {
         if running.is_empty()
-            && let Some((name, first_seconds)) = retry.waiting.pop()
+            && let Some((name, first_seconds, cause)) = retry.waiting.pop()
         {
             let Some(task) = dag.task(&name) else { continue };
-            retry.running = true;
+            retry.running = Some(cause);
             spawn_task(&mut running, &run, name, task.kind.clone(), true, first_seconds);
             continue;
         }
-        let starting = if retry.running || !retry.waiting.is_empty() {
+        let starting = if retry.running.is_some() || !retry.waiting.is_empty() {
             0 // a retry runs alone: the pool is all its own
         } else {
             limit.saturating_sub(running.len())
@@ -433,26 +433,25 @@ async fn run_day(project: &Project, day: i32, options: RunOptions) -> Result<Run
             break;
         };
         let (name, seconds, result) = joined.map_err(|e| task_failed("scheduler", e.to_string()))?;
-        let was_retry = std::mem::take(&mut retry.running);
+        let retried = retry.running.take();
         let (state, record) = match result {
-            Err(error) if !was_retry && darkroom_warehouse::ran_out_of_memory(&error.to_string()) => {
+            Err(error)
+                if retried.is_none()
+                    && let Some(cause) = RetryCause::of(&error) =>
+            {
                 tracing::warn!(
                     task = %name,
                     seconds,
                     memory_limit_mb = run.project.config.run.memory_limit_mb,
                     error = %error,
-                    "task ran out of the run's memory; it runs again alone, with joins that spill"
+                    "task failed in a way that running alone can mend; it runs again alone, with joins that spill"
                 );
-                retry.waiting.push((name, seconds));
+                retry.waiting.push((name, seconds, cause));
                 continue;
             }
             Ok(mut output) => {
-                if was_retry {
-                    let retried = format!(
-                        "ran out of [run] memory_limit_mb = {} beside other tasks or in a hash join; \
-                         ran again alone with sort-merge joins",
-                        run.project.config.run.memory_limit_mb
-                    );
+                if let Some(cause) = retried {
+                    let retried = cause.note(run.project.config.run.memory_limit_mb);
                     output.note = Some(match output.note.take() {
                         Some(note) => format!("{note}; {retried}"),
                         None => retried,
@@ -544,9 +543,47 @@ async fn run_day(project: &Project, day: i32, options: RunOptions) -> Result<Run
 #[derive(Debug, Default)]
 struct MemoryRetry {
     /// Tasks waiting for the others to finish, with the seconds of their first attempt.
-    waiting: Vec<(String, f64)>,
-    /// Whether a retry is running (and so nothing else).
-    running: bool,
+    waiting: Vec<(String, f64, RetryCause)>,
+    /// Why the retry that is running (and so nothing else) runs again.
+    running: Option<RetryCause>,
+}
+
+/// Why a failed task gets its one attempt alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RetryCause {
+    /// Its SQL ran out of the run's memory pool.
+    OutOfMemory,
+    /// DataFusion panicked while running its SQL. DataFusion 55 does so ("partition
+    /// not used yet") in a query beside another that exhausts the shared pool,
+    /// where the query itself would have failed for memory or not at all.
+    EnginePanic,
+}
+
+impl RetryCause {
+    fn of(error: &PipelineError) -> Option<Self> {
+        let message = error.to_string();
+        if darkroom_warehouse::ran_out_of_memory(&message) {
+            Some(Self::OutOfMemory)
+        } else if darkroom_warehouse::engine_panicked(&message) {
+            Some(Self::EnginePanic)
+        } else {
+            None
+        }
+    }
+
+    /// The task's note after its retry succeeded.
+    fn note(self, memory_limit_mb: u64) -> String {
+        match self {
+            Self::OutOfMemory => format!(
+                "ran out of [run] memory_limit_mb = {memory_limit_mb} beside other tasks or in a hash join; \
+                 ran again alone with sort-merge joins"
+            ),
+            Self::EnginePanic => format!(
+                "DataFusion panicked running its SQL beside other tasks (under [run] memory_limit_mb = \
+                 {memory_limit_mb}); ran again alone with sort-merge joins"
+            ),
+        }
+    }
 }
 
 /// A finished task: its name, seconds (both attempts for a retry) and outcome.
@@ -611,5 +648,36 @@ async fn execute(
             }
             Ok(output)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: CI saw `daily_metrics` fail, beside a model that exhausted the
+    /// pool, with DataFusion's panic instead of its out-of-memory error, so it
+    /// was not run again alone. The message is the one that run recorded.
+    #[test]
+    fn a_datafusion_panic_beside_other_tasks_earns_the_retry_alone() {
+        let panic = task_failed(
+            "daily_metrics",
+            "metric `upload_sessions_per_uploader_30d`: its SQL failed: Join Error caused by External error: \
+             task 33258 panicked with message \"partition not used yet\""
+                .to_owned(),
+        );
+        assert_eq!(RetryCause::of(&panic), Some(RetryCause::EnginePanic));
+        let memory = task_failed(
+            "funnel_steps",
+            "Resources exhausted: Failed to allocate additional 12.6 MB for ExternalSorter[0]".to_owned(),
+        );
+        assert_eq!(RetryCause::of(&memory), Some(RetryCause::OutOfMemory));
+        let typo = task_failed("broken", "Schema error: No field named actoin".to_owned());
+        assert_eq!(RetryCause::of(&typo), None);
+        assert!(
+            RetryCause::EnginePanic
+                .note(64)
+                .contains("ran again alone with sort-merge joins")
+        );
     }
 }

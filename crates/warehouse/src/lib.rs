@@ -15,4 +15,4 @@ mod sort_merge_filter;
 pub use delta::{Warehouse, WriteMode, Written, days_predicate};
 pub use encoding::{SAMPLE_ROWS, writer_properties};
 pub use error::WarehouseError;
-pub use session::{QueryLimits, QuerySession, ran_out_of_memory, run_session, with_spilling_joins};
+pub use session::{QueryLimits, QuerySession, engine_panicked, ran_out_of_memory, run_session, with_spilling_joins};

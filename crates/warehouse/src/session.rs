@@ -236,6 +236,12 @@ pub fn ran_out_of_memory(message: &str) -> bool {
     message.contains("Resources exhausted") || message.contains("Not enough memory")
 }
 
+/// Whether an error's text is a panic inside DataFusion's execution, which
+/// reaches the caller as a failed join of the task that panicked.
+pub fn engine_panicked(message: &str) -> bool {
+    message.contains("panicked with message")
+}
+
 /// DataFusion nests context around errors; users need the innermost cause, on one line.
 fn root_message(error: DataFusionError) -> String {
     let mut error = error;

@@ -421,3 +421,40 @@ fn a_bad_metric_catalog_is_named_with_the_metric_before_anything_runs() {
     }
     assert!(!site.path().join("warehouse/daily_metrics").exists(), "nothing ran");
 }
+
+/// A `daily_metrics` that ran out of the pool (or met a DataFusion panic) beside
+/// another task runs again in the spilling session: every metric must give the
+/// same values there as in the run's own session, by day and by client.
+#[test]
+fn every_metric_gives_the_same_values_with_spilling_joins() {
+    let site = TestProject::new();
+    site.grow_and_run(3, 100, "");
+    let project = site.project();
+    let days: Vec<i32> = (0..3)
+        .map(|n| darkroom_pipeline::parse_day(&day(n)).expect("day"))
+        .collect();
+    crate::support::runtime().block_on(async {
+        let run = darkroom_warehouse::run_session(256).expect("session");
+        darkroom_warehouse::Warehouse::open(&project.resolve(&project.config.warehouse.path))
+            .expect("warehouse")
+            .register_all(&run)
+            .await
+            .expect("register");
+        let catalog =
+            darkroom_metrics::Catalog::load(&site.path().join("metrics.toml"), &run.state()).expect("catalog");
+        let hashed = darkroom_metrics::compute(&run, &catalog, &days)
+            .await
+            .expect("hash joins");
+        let spilling = darkroom_warehouse::with_spilling_joins(&run);
+        let sorted = darkroom_metrics::compute(&spilling, &catalog, &days)
+            .await
+            .expect("sort-merge joins");
+        assert!(
+            hashed.totals.values().filter(|v| v.is_some_and(|v| v > 0.0)).count() > 20,
+            "the site's metrics have values to compare: {:?}",
+            hashed.totals
+        );
+        assert_eq!(hashed.totals, sorted.totals);
+        assert_eq!(hashed.by_client, sorted.by_client);
+    });
+}
