@@ -27,9 +27,9 @@ pub(crate) struct EventBatchBuilder {
     visitor_id: Option<StringBuilder>,
     channel: Option<StringBuilder>,
     request: Option<StringBuilder>,
-    /// The same for every row of a file: built once per batch, not appended per row.
-    server: Option<String>,
-    source_file: Option<String>,
+    /// The same for every row of a file: never appended per row.
+    server: Option<ConstantColumn>,
+    source_file: Option<ConstantColumn>,
 }
 
 impl EventBatchBuilder {
@@ -49,8 +49,8 @@ impl EventBatchBuilder {
             visitor_id: strings(EventColumn::VisitorId),
             channel: strings(EventColumn::Channel),
             request: strings(EventColumn::Request),
-            server: want(EventColumn::Server).then(|| server.to_owned()),
-            source_file: want(EventColumn::SourceFile).then(|| source_file.to_owned()),
+            server: want(EventColumn::Server).then(|| ConstantColumn::new(server)),
+            source_file: want(EventColumn::SourceFile).then(|| ConstantColumn::new(source_file)),
         }
     }
 
@@ -106,15 +106,42 @@ impl EventBatchBuilder {
         take!(take_strings: action);
         take!(take_primitive: object_id);
         take!(take_strings: ip, client, visitor_id, channel, request);
-        for constant in [&self.server, &self.source_file].into_iter().flatten() {
-            columns.push(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-                constant, self.rows,
-            ))));
+        for constant in [&mut self.server, &mut self.source_file].into_iter().flatten() {
+            columns.push(constant.take(self.rows));
         }
         // An empty projection (`SELECT count(*)`) still has to say how many rows there are.
         let options = RecordBatchOptions::new().with_row_count(Some(self.rows));
         self.rows = 0;
         RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)
+    }
+}
+
+/// A column whose rows all hold one text: built once for a file's first batch and
+/// sliced for the next ones, instead of copying the text into every row of every
+/// batch (a file's batches are all as long as its first but the last).
+#[derive(Debug)]
+struct ConstantColumn {
+    value: String,
+    built: Option<ArrayRef>,
+}
+
+impl ConstantColumn {
+    fn new(value: &str) -> Self {
+        Self {
+            value: value.to_owned(),
+            built: None,
+        }
+    }
+
+    fn take(&mut self, rows: usize) -> ArrayRef {
+        match &self.built {
+            Some(built) if built.len() >= rows => built.slice(0, rows),
+            _ => {
+                let built: ArrayRef = Arc::new(StringArray::from_iter_values(std::iter::repeat_n(&self.value, rows)));
+                self.built = Some(Arc::clone(&built));
+                built
+            }
+        }
     }
 }
 

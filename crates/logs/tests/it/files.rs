@@ -218,7 +218,7 @@ fn batches_split_at_the_requested_size_without_losing_rows() {
     assert_accounted(&result);
     let ids: Vec<i64> = result.ints("user_id").into_iter().flatten().collect();
     assert_eq!(ids, (1..=1000).collect::<Vec<_>>());
-    // Built once per batch rather than per row: still one value for every row of every batch.
+    // Built once per file and sliced per batch: still one value for every row of every batch, the short last one too.
     assert_eq!(result.strings("server"), vec![Some("api-01".to_owned()); 1000]);
     let files = result.strings("source_file");
     assert_eq!(files.len(), 1000);
