@@ -118,7 +118,8 @@ impl EventBatchBuilder {
 
 /// A column whose rows all hold one text: built once for a file's first batch and
 /// sliced for the next ones, instead of copying the text into every row of every
-/// batch (a file's batches are all as long as its first but the last).
+/// batch (a file's batches are as long as its first, but for the last or one cut
+/// short by many rejected lines; a longer one builds it again).
 #[derive(Debug)]
 struct ConstantColumn {
     value: String,

@@ -538,8 +538,9 @@ async fn run_day(project: &Project, day: i32, options: RunOptions) -> Result<Run
     })
 }
 
-/// A task that ran out of the run's memory gets one more attempt, alone (no
-/// other task starts until it ends) and with sort-merge joins, which spill.
+/// A task that ran out of the run's memory, or met a DataFusion panic
+/// ([`RetryCause`]), gets one more attempt, alone (no other task starts until
+/// it ends) and with sort-merge joins, which spill.
 #[derive(Debug, Default)]
 struct MemoryRetry {
     /// Tasks waiting for the others to finish, with the seconds of their first attempt.
@@ -657,7 +658,8 @@ mod tests {
 
     /// Regression: CI saw `daily_metrics` fail, beside a model that exhausted the
     /// pool, with DataFusion's panic instead of its out-of-memory error, so it
-    /// was not run again alone. The message is the one that run recorded.
+    /// was not run again alone. The message is the one its reproduction (the
+    /// metrics beside a hungry join in a 64 MB pool, 1 attempt in 30) recorded.
     #[test]
     fn a_datafusion_panic_beside_other_tasks_earns_the_retry_alone() {
         let panic = task_failed(
