@@ -397,7 +397,7 @@ async fn run_day(project: &Project, day: i32, options: RunOptions) -> Result<Run
 
     let limit = project.config.run.max_concurrent_tasks;
     let mut running: JoinSet<TaskResult> = JoinSet::new();
-    let mut retry = MemoryRetry::default();
+    let mut retry = RetryAlone::default();
     loop {
         if running.is_empty()
             && let Some((name, first_seconds, cause)) = retry.waiting.pop()
@@ -542,7 +542,7 @@ async fn run_day(project: &Project, day: i32, options: RunOptions) -> Result<Run
 /// ([`RetryCause`]), gets one more attempt, alone (no other task starts until
 /// it ends) and with sort-merge joins, which spill.
 #[derive(Debug, Default)]
-struct MemoryRetry {
+struct RetryAlone {
     /// Tasks waiting for the others to finish, with the seconds of their first attempt.
     waiting: Vec<(String, f64, RetryCause)>,
     /// Why the retry that is running (and so nothing else) runs again.
