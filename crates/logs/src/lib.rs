@@ -8,6 +8,7 @@
 
 mod archive;
 mod batch;
+mod blocks;
 mod error;
 mod gzip;
 mod line;

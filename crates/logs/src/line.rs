@@ -3,6 +3,7 @@
 //! Hand-written rather than a regex or CSV crate: the grammar is fixed, every
 //! field needs its own validation, and the hot path must not allocate.
 
+use crate::blocks::{byte_mask, position};
 use crate::reason::RejectReason;
 use crate::vocab::{Action, Channel, Client};
 
@@ -44,7 +45,11 @@ impl LineParser {
     /// Parses one line without its `\n` (a trailing `\r` is tolerated).
     pub fn parse<'a>(&mut self, line: &'a [u8]) -> Result<Event<'a>, RejectReason> {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let (printable, spaces) = scan(line);
+        let LineShape {
+            printable,
+            spaces,
+            space_at: ends,
+        } = LineShape::of(line);
         if !printable {
             classify_non_ascii(line)?;
         }
@@ -54,12 +59,7 @@ impl LineParser {
         if spaces != 6 {
             return Err(RejectReason::FieldCount);
         }
-        let mut ends = [0usize; 6];
-        let mut start = 0;
-        for end in &mut ends {
-            *end = position(line, start, b' ').unwrap_or(start);
-            start = *end + 1;
-        }
+        let start = ends[5] + 1;
         let field = |i: usize| {
             let from = if i == 0 { 0 } else { ends[i - 1] + 1 };
             &text[from..ends[i]]
@@ -111,20 +111,99 @@ impl LineParser {
     }
 }
 
-/// Whether every byte is printable ASCII, and how many are spaces: one pass that
-/// vectorises (no short-circuit; a byte counter per 64-byte block cannot overflow).
-fn scan(bytes: &[u8]) -> (bool, usize) {
-    let mut outside = 0u8;
-    let mut spaces = 0usize;
-    for block in bytes.chunks(64) {
-        let mut block_spaces = 0u8;
-        for &b in block {
-            outside |= u8::from(b.wrapping_sub(0x20) >= 0x5f);
-            block_spaces += u8::from(b == b' ');
+/// What one pass over a line finds: whether every byte is printable ASCII, how
+/// many spaces it holds, and where the first six are (the ends of the fields
+/// before REQUEST).
+struct LineShape {
+    printable: bool,
+    spaces: usize,
+    space_at: [usize; 6],
+}
+
+impl LineShape {
+    /// Sixteen bytes at a time: a block's spaces and bytes outside printable ASCII
+    /// become bit masks in a few vector instructions, and a field end costs a
+    /// few instructions rather than a search.
+    fn of(line: &[u8]) -> Self {
+        let mut shape = Self {
+            printable: true,
+            spaces: 0,
+            space_at: [0; 6],
+        };
+        let mut outside = 0;
+        let (blocks, rest) = line.as_chunks::<16>();
+        for (i, block) in blocks.iter().enumerate() {
+            let masks = BlockMasks::of(block);
+            outside |= masks.outside_printable;
+            shape.note_spaces(i * 16, masks.spaces);
         }
-        spaces += usize::from(block_spaces);
+        // Printable non-space bytes pad the tail to a block, so they add no bits.
+        let mut tail = [b'x'; 16];
+        tail[..rest.len()].copy_from_slice(rest);
+        let masks = BlockMasks::of(&tail);
+        outside |= masks.outside_printable;
+        shape.note_spaces(blocks.len() * 16, masks.spaces);
+        shape.printable = outside == 0;
+        shape
     }
-    (outside == 0, spaces)
+
+    /// Counts the spaces of one block (bit `i` of `mask` is byte `offset + i`),
+    /// keeping the places of the first six.
+    fn note_spaces(&mut self, offset: usize, mut mask: u32) {
+        while mask != 0 {
+            if let Some(at) = self.space_at.get_mut(self.spaces) {
+                *at = offset + mask.trailing_zeros() as usize;
+            }
+            self.spaces += 1;
+            mask &= mask - 1;
+        }
+    }
+}
+
+/// Bit `i` of each mask stands for byte `i` of a 16-byte block.
+#[derive(Debug, PartialEq, Eq)]
+struct BlockMasks {
+    spaces: u32,
+    outside_printable: u32,
+}
+
+impl BlockMasks {
+    /// SSE2, which every x86-64 processor has.
+    #[cfg(target_arch = "x86_64")]
+    fn of(block: &[u8; 16]) -> Self {
+        use safe_arch::{
+            bitand_m128i, cmp_gt_mask_i8_m128i, cmp_lt_mask_i8_m128i, m128i, move_mask_i8_m128i, set_splat_i8_m128i,
+        };
+        let bytes = m128i::from(*block);
+        // Signed compares: bytes from 0x80 up are negative, so outside 0x20..=0x7e too.
+        let printable = bitand_m128i(
+            cmp_gt_mask_i8_m128i(bytes, set_splat_i8_m128i(0x1f)),
+            cmp_lt_mask_i8_m128i(bytes, set_splat_i8_m128i(0x7f)),
+        );
+        Self {
+            spaces: byte_mask(block, b' '),
+            outside_printable: !(move_mask_i8_m128i(printable) as u32) & 0xffff,
+        }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn of(block: &[u8; 16]) -> Self {
+        Self::by_bytes(block)
+    }
+
+    /// The definition the vector version must match.
+    #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+    fn by_bytes(block: &[u8; 16]) -> Self {
+        let mut masks = Self {
+            spaces: 0,
+            outside_printable: 0,
+        };
+        for (bit, &b) in block.iter().enumerate() {
+            masks.spaces |= u32::from(b == b' ') << bit;
+            masks.outside_printable |= u32::from(!(0x20..=0x7e).contains(&b)) << bit;
+        }
+        masks
+    }
 }
 
 /// No short-circuit, so the loop vectorises: a whole line costs a few instructions per 16 bytes.
@@ -239,29 +318,40 @@ fn is_ip_address(field: &str) -> bool {
 }
 
 /// Dotted quad, each octet 0..=255 without leading zeros (as `std::net::Ipv4Addr`
-/// reads it), in one pass over the bytes.
+/// reads it): octet by octet rather than byte by byte, so a digit costs no
+/// branch on whether it is a dot.
 fn is_ipv4(field: &[u8]) -> bool {
-    let (mut dots, mut digits, mut octet) = (0, 0, 0u32);
-    for &b in field {
-        if b == b'.' {
-            if digits == 0 || dots == 3 {
+    let mut at = 0;
+    for octet in 0..4 {
+        if octet > 0 {
+            if field.get(at) != Some(&b'.') {
                 return false;
             }
-            (dots, digits, octet) = (dots + 1, 0, 0);
-            continue;
+            at += 1;
         }
-        let Some(d) = digit(b) else {
+        let Some(len) = octet_len(&field[at..]) else {
             return false;
         };
-        if digits == 1 && octet == 0 {
-            return false; // a leading zero
-        }
-        (digits, octet) = (digits + 1, octet * 10 + d);
-        if octet > 255 {
-            return false;
-        }
+        at += len;
     }
-    dots == 3 && digits > 0
+    at == field.len()
+}
+
+/// The length of the octet that starts `bytes`: 1 to 3 digits, 0..=255, no
+/// leading zero. A fourth digit is left for the caller, which wants a dot there.
+fn octet_len(bytes: &[u8]) -> Option<usize> {
+    let digit_at = |i: usize| bytes.get(i).copied().and_then(digit);
+    let first = digit_at(0)?;
+    let Some(second) = digit_at(1) else {
+        return Some(1);
+    };
+    if first == 0 {
+        return None;
+    }
+    let Some(third) = digit_at(2) else {
+        return Some(2);
+    };
+    (first * 100 + second * 10 + third <= 255).then_some(3)
 }
 
 /// The query parameters of REQUEST that carry meaning; first occurrence wins.
@@ -318,27 +408,6 @@ fn value_of<'a, const N: usize>(pair: &'a str, key: &[u8; N]) -> Option<&'a str>
         Some(b'=') => pair.get(N + 1..),
         Some(_) => None,
     }
-}
-
-const LOW_SEVEN_BITS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-
-/// The index of the first `byte` in `bytes` at or after `from`, eight bytes at a
-/// time: fields and requests are a few dozen bytes, too short for a `memchr` call
-/// to pay, too long for a loop over single bytes.
-fn position(bytes: &[u8], from: usize, byte: u8) -> Option<usize> {
-    let pattern = u64::from_ne_bytes([byte; 8]);
-    let (words, rest) = bytes[from..].as_chunks::<8>();
-    for (i, word) in words.iter().enumerate() {
-        let differs = u64::from_le_bytes(*word) ^ pattern;
-        // The high bit of each byte of `differs` that is zero, exactly: adding to
-        // the low seven bits alone carries into no neighbouring byte.
-        let matches = !(((differs & LOW_SEVEN_BITS) + LOW_SEVEN_BITS) | differs | LOW_SEVEN_BITS);
-        if matches != 0 {
-            return Some(from + i * 8 + (matches.trailing_zeros() / 8) as usize);
-        }
-    }
-    let tail = from + words.len() * 8;
-    rest.iter().position(|&b| b == byte).map(|i| tail + i)
 }
 
 /// No short-circuit, so the loop vectorises, as in `is_printable_ascii`.
@@ -420,21 +489,6 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The eight-bytes-at-a-time search agrees with a loop over single bytes,
-        /// across word boundaries and for bytes with the high bit set.
-        #[test]
-        fn position_finds_what_a_byte_loop_finds(
-            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
-            from in 0usize..80,
-            byte in proptest::prelude::any::<u8>(),
-        ) {
-            let from = from.min(bytes.len());
-            let by_loop = bytes[from..].iter().position(|&b| b == byte).map(|i| from + i);
-            proptest::prop_assert_eq!(position(&bytes, from, byte), by_loop);
-        }
-    }
-
-    proptest::proptest! {
         /// The branch-free check reads a visitor id as the spec states it: 16 to 32
         /// lowercase hex characters. Ids of every length, some with one byte
         /// swapped for a neighbour of the hex ranges.
@@ -453,16 +507,40 @@ mod tests {
         }
     }
 
-    /// The bit trick's edge cases: a byte that differs from the one sought only
-    /// in its lowest bit (`' '`, `'!'`) or its highest (`0xa0`), a search that
-    /// starts inside the slice, and an empty slice.
-    #[test]
-    fn position_is_exact_next_to_a_match() {
-        assert_eq!(position(b"ab !cdefgh", 0, b'!'), Some(3));
-        assert_eq!(position(b"abcdefg!", 0, b' '), None);
-        assert_eq!(position(b"\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0 ", 0, b' '), Some(8));
-        assert_eq!(position(b"0123456789 12345678", 3, b' '), Some(10));
-        assert_eq!(position(b"", 0, b' '), None);
+    proptest::proptest! {
+        /// The octet-by-octet check reads an address as `std::net::Ipv4Addr` does,
+        /// on strings of digits and dots (and a few bytes that are neither).
+        #[test]
+        fn ipv4_agrees_with_std_on_digits_and_dots(
+            text in proptest::collection::vec(proptest::sample::select(b"0123456789....:a/".to_vec()), 0..20),
+        ) {
+            let text = String::from_utf8(text).expect("ASCII");
+            proptest::prop_assert_eq!(is_ipv4(text.as_bytes()), text.parse::<std::net::Ipv4Addr>().is_ok(), "{}", text);
+        }
+    }
+
+    proptest::proptest! {
+        /// The vector masks are the byte-by-byte definition, for every kind of byte.
+        #[test]
+        fn block_masks_agree_with_the_byte_loop(block in proptest::prelude::any::<[u8; 16]>()) {
+            proptest::prop_assert_eq!(BlockMasks::of(&block), BlockMasks::by_bytes(&block));
+        }
+
+        /// One pass over a line finds what separate searches find: printable
+        /// ASCII, the number of spaces and the first six of them, on lines of any
+        /// length (tails shorter than a block included) with spaces anywhere.
+        #[test]
+        fn line_shape_agrees_with_separate_searches(
+            line in proptest::collection::vec(proptest::sample::select(b"  a0.\x7f\x1f\xc3~".to_vec()), 0..100),
+        ) {
+            let shape = LineShape::of(&line);
+            let spaces: Vec<usize> = line.iter().enumerate().filter(|(_, b)| **b == b' ').map(|(i, _)| i).collect();
+            proptest::prop_assert_eq!(shape.printable, line.iter().all(|b| (0x20..=0x7e).contains(b)));
+            proptest::prop_assert_eq!(shape.spaces, spaces.len());
+            for (at, expected) in shape.space_at.iter().zip(&spaces) {
+                proptest::prop_assert_eq!(at, expected);
+            }
+        }
     }
 
     #[test]
@@ -484,6 +562,11 @@ mod tests {
             "1.2.3.255",
             "10.0.0.0",
             "1.2.3.2555",
+            "255.255.255.256",
+            "1.2.3.25a",
+            "1.2.3.4.",
+            "100.200.250.099",
+            "249.1.1.1",
         ] {
             assert_eq!(
                 is_ipv4(text.as_bytes()),

@@ -1,0 +1,84 @@
+//! Sixteen bytes at a time: which bytes of a block equal one byte, as a bit
+//! mask, and the first such byte of a slice. The parser's fields and the lines
+//! of a buffer are a few dozen to a few hundred bytes: too short for a `memchr`
+//! call to pay, too long for a loop over single bytes.
+
+/// Bit `i` set where `block[i] == byte`: a compare and a byte mask (SSE2).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn byte_mask(block: &[u8; 16], byte: u8) -> u32 {
+    use safe_arch::{cmp_eq_mask_i8_m128i, m128i, move_mask_i8_m128i, set_splat_i8_m128i};
+    let equal = cmp_eq_mask_i8_m128i(m128i::from(*block), set_splat_i8_m128i(byte as i8));
+    move_mask_i8_m128i(equal) as u32
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) fn byte_mask(block: &[u8; 16], byte: u8) -> u32 {
+    let mut mask = 0;
+    for (bit, &b) in block.iter().enumerate() {
+        mask |= u32::from(b == byte) << bit;
+    }
+    mask
+}
+
+/// The index of the first `byte` in `bytes` at or after `from`, sixteen bytes at
+/// a time: fields and requests are a few dozen bytes, too short for a `memchr`
+/// call to pay, too long for a loop over single bytes.
+pub(crate) fn position(bytes: &[u8], from: usize, byte: u8) -> Option<usize> {
+    let searched = &bytes[from..];
+    let (blocks, rest) = searched.as_chunks::<16>();
+    for (i, block) in blocks.iter().enumerate() {
+        let mask = byte_mask(block, byte);
+        if mask != 0 {
+            return Some(from + i * 16 + mask.trailing_zeros() as usize);
+        }
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let tail_mask = match searched.last_chunk::<16>() {
+        // The last sixteen bytes, overlapping blocks already searched: their bits are shifted out.
+        Some(last) => byte_mask(last, byte) >> (16 - rest.len()),
+        None => {
+            let mut padded = [!byte; 16];
+            padded[..rest.len()].copy_from_slice(rest);
+            byte_mask(&padded, byte)
+        }
+    };
+    (tail_mask != 0).then(|| from + blocks.len() * 16 + tail_mask.trailing_zeros() as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// The sixteen-bytes-at-a-time search agrees with a loop over single bytes,
+        /// across block boundaries, in tails shorter than a block, and for bytes
+        /// with the high bit set.
+        #[test]
+        fn position_finds_what_a_byte_loop_finds(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+            from in 0usize..80,
+            byte in proptest::prelude::any::<u8>(),
+        ) {
+            let from = from.min(bytes.len());
+            let by_loop = bytes[from..].iter().position(|&b| b == byte).map(|i| from + i);
+            proptest::prop_assert_eq!(position(&bytes, from, byte), by_loop);
+        }
+    }
+
+    /// Edge cases: a byte that differs from the one sought only in its lowest bit
+    /// (`' '`, `'!'`) or its highest (`0xa0`), a match in a tail shorter than a
+    /// block after a whole block, a search that starts inside the slice, and an
+    /// empty slice.
+    #[test]
+    fn position_is_exact_next_to_a_match() {
+        assert_eq!(position(b"ab !cdefgh", 0, b'!'), Some(3));
+        assert_eq!(position(b"abcdefg!", 0, b' '), None);
+        assert_eq!(position(b"\xa0\xa0\xa0\xa0\xa0\xa0\xa0\xa0 ", 0, b' '), Some(8));
+        assert_eq!(position(b"0123456789 12345678", 3, b' '), Some(10));
+        assert_eq!(position(b"", 0, b' '), None);
+        assert_eq!(position(b"0123456789abcdef0123 5", 0, b' '), Some(20));
+        assert_eq!(position(b"0123456789abcdef 1234", 17, b' '), None);
+    }
+}
