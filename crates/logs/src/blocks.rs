@@ -5,6 +5,7 @@
 
 /// Bit `i` set where `block[i] == byte`: a compare and a byte mask (SSE2).
 #[cfg(target_arch = "x86_64")]
+#[inline]
 pub(crate) fn byte_mask(block: &[u8; 16], byte: u8) -> u32 {
     use safe_arch::{cmp_eq_mask_i8_m128i, m128i, move_mask_i8_m128i, set_splat_i8_m128i};
     let equal = cmp_eq_mask_i8_m128i(m128i::from(*block), set_splat_i8_m128i(byte as i8));
@@ -12,6 +13,7 @@ pub(crate) fn byte_mask(block: &[u8; 16], byte: u8) -> u32 {
 }
 
 #[cfg(not(target_arch = "x86_64"))]
+#[inline]
 pub(crate) fn byte_mask(block: &[u8; 16], byte: u8) -> u32 {
     let mut mask = 0;
     for (bit, &b) in block.iter().enumerate() {
@@ -23,6 +25,7 @@ pub(crate) fn byte_mask(block: &[u8; 16], byte: u8) -> u32 {
 /// The index of the first `byte` in `bytes` at or after `from`, sixteen bytes at
 /// a time: fields and requests are a few dozen bytes, too short for a `memchr`
 /// call to pay, too long for a loop over single bytes.
+#[inline]
 pub(crate) fn position(bytes: &[u8], from: usize, byte: u8) -> Option<usize> {
     let searched = &bytes[from..];
     let (blocks, rest) = searched.as_chunks::<16>();
