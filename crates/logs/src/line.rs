@@ -137,12 +137,20 @@ impl LineShape {
             outside |= masks.outside_printable;
             shape.note_spaces(i * 16, masks.spaces);
         }
-        // Printable non-space bytes pad the tail to a block, so they add no bits.
-        let mut tail = [b'x'; 16];
-        tail[..rest.len()].copy_from_slice(rest);
-        let masks = BlockMasks::of(&tail);
-        outside |= masks.outside_printable;
-        shape.note_spaces(blocks.len() * 16, masks.spaces);
+        if !rest.is_empty() {
+            let masks = match line.last_chunk::<16>() {
+                // The last sixteen bytes, overlapping blocks already read: their bits are shifted out.
+                Some(last) => BlockMasks::of(last).shifted_right(16 - rest.len()),
+                None => {
+                    // Printable non-space bytes pad a short line to a block, so they add no bits.
+                    let mut padded = [b'x'; 16];
+                    padded[..rest.len()].copy_from_slice(rest);
+                    BlockMasks::of(&padded)
+                }
+            };
+            outside |= masks.outside_printable;
+            shape.note_spaces(blocks.len() * 16, masks.spaces);
+        }
         shape.printable = outside == 0;
         shape
     }
@@ -189,6 +197,13 @@ impl BlockMasks {
     #[cfg(not(target_arch = "x86_64"))]
     fn of(block: &[u8; 16]) -> Self {
         Self::by_bytes(block)
+    }
+
+    fn shifted_right(self, bits: usize) -> Self {
+        Self {
+            spaces: self.spaces >> bits,
+            outside_printable: self.outside_printable >> bits,
+        }
     }
 
     /// The definition the vector version must match.
