@@ -1,11 +1,11 @@
 //! Sixteen bytes at a time: which bytes of a block equal one byte, as a bit
-//! mask, and the first such byte of a slice. A line's fields and its request's
-//! parameters are a few dozen bytes: too short for a `memchr` call to pay, too
-//! long for a loop over single bytes. (The newline ending a line of a hundred
+//! mask, the first such byte of a slice, and a slice's tail as a block. A
+//! line's fields and its request's parameters are a few dozen bytes: too short
+//! for a `memchr` call to pay, too long for a loop over single bytes. (The newline ending a line of a hundred
 //! bytes or more is still `memchr`'s: the block search ran 3% more
 //! instructions there.)
 //!
-//! Both are `#[inline]`: the parser calls them from another module, which may
+//! They are `#[inline]`: the parser calls them from another module, which may
 //! land in another codegen unit, and called rather than inlined they cost it
 //! 5% more instructions.
 
@@ -42,16 +42,27 @@ pub(crate) fn position(bytes: &[u8], from: usize, byte: u8) -> Option<usize> {
     if rest.is_empty() {
         return None;
     }
-    let tail_mask = match searched.last_chunk::<16>() {
-        // The last sixteen bytes, overlapping blocks already searched: their bits are shifted out.
-        Some(last) => byte_mask(last, byte) >> (16 - rest.len()),
-        None => {
-            let mut padded = [!byte; 16];
-            padded[..rest.len()].copy_from_slice(rest);
-            byte_mask(&padded, byte)
-        }
-    };
+    let (tail, overlap) = tail_block(searched, !byte);
+    let tail_mask = byte_mask(&tail, byte) >> overlap;
     (tail_mask != 0).then(|| from + blocks.len() * 16 + tail_mask.trailing_zeros() as usize)
+}
+
+/// The bytes after a slice's last whole block, as a block, and how many low
+/// bits of its masks to drop. A slice of sixteen bytes or more gives its last
+/// sixteen, overlapping blocks already read (a fixed-size copy, where padding
+/// would be a `memcpy` call); a shorter one is padded with `pad`, which adds no
+/// bits when it matches nothing sought.
+#[inline]
+pub(crate) fn tail_block(bytes: &[u8], pad: u8) -> ([u8; 16], usize) {
+    let rest = bytes.len() % 16;
+    match bytes.last_chunk::<16>() {
+        Some(last) => (*last, 16 - rest),
+        None => {
+            let mut padded = [pad; 16];
+            padded[..rest].copy_from_slice(bytes);
+            (padded, 0)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! Hand-written rather than a regex or CSV crate: the grammar is fixed, every
 //! field needs its own validation, and the hot path must not allocate.
 
-use crate::blocks::{byte_mask, position};
+use crate::blocks::{byte_mask, position, tail_block};
 use crate::reason::RejectReason;
 use crate::vocab::{Action, Channel, Client};
 
@@ -138,16 +138,9 @@ impl LineShape {
             shape.note_spaces(i * 16, masks.spaces);
         }
         if !rest.is_empty() {
-            let masks = match line.last_chunk::<16>() {
-                // The last sixteen bytes, overlapping blocks already read: their bits are shifted out.
-                Some(last) => BlockMasks::of(last).shifted_right(16 - rest.len()),
-                None => {
-                    // Printable non-space bytes pad a short line to a block, so they add no bits.
-                    let mut padded = [b'x'; 16];
-                    padded[..rest.len()].copy_from_slice(rest);
-                    BlockMasks::of(&padded)
-                }
-            };
+            // A printable non-space byte pads a short line.
+            let (tail, overlap) = tail_block(line, b'x');
+            let masks = BlockMasks::of(&tail).shifted_right(overlap);
             outside |= masks.outside_printable;
             shape.note_spaces(blocks.len() * 16, masks.spaces);
         }
