@@ -2,6 +2,8 @@
 
 use proptest::prelude::*;
 
+use darkroom_logs::LineParser;
+
 use crate::support::{GOOD, assert_accounted, gzip, read_file_bytes, read_plain};
 
 /// Lines that are near-misses of good ones: mutations find the edge cases random bytes miss.
@@ -21,8 +23,59 @@ fn mutated_line() -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+/// A good line, or one with a byte that is not UTF-8 (`0xff`), a character of
+/// two or three bytes (`é`, `€`), a `\r` or a space put in or swapped in.
+fn line_with_odd_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let odd = prop_oneof![
+        Just(vec![0xff]),
+        Just("é".as_bytes().to_vec()),
+        Just("€".as_bytes().to_vec()),
+        Just(vec![b'\r']),
+        Just(vec![b' ']),
+    ];
+    (any::<usize>(), odd, any::<bool>(), any::<bool>()).prop_map(|(at, odd, replace, keep_good)| {
+        let mut line = GOOD.as_bytes().to_vec();
+        if keep_good {
+            return line;
+        }
+        let at = at % line.len();
+        let tail = line.split_off(at);
+        line.extend_from_slice(&odd);
+        line.extend_from_slice(if replace { &tail[1..] } else { &tail });
+        line
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The reader finds each line's end and shape in one pass and checks UTF-8
+    /// for many lines at once; whatever lies next to a line, its verdict is
+    /// the one the line parser gives it alone.
+    #[test]
+    fn the_reader_judges_every_line_as_the_line_parser_does(
+        lines in proptest::collection::vec(line_with_odd_bytes(), 1..60),
+        batch_rows in 1usize..40,
+    ) {
+        let mut text = Vec::new();
+        for line in &lines {
+            text.extend_from_slice(line);
+            text.push(b'\n');
+        }
+        let result = read_file_bytes("api-01.log", &text, batch_rows);
+        assert_accounted(&result);
+        let mut parser = LineParser::new();
+        let mut requests = Vec::new();
+        let mut reasons = Vec::new();
+        for line in &lines {
+            match parser.parse(line) {
+                Ok(event) => requests.push(Some(event.request.to_owned())),
+                Err(reason) => reasons.push(reason.code()),
+            }
+        }
+        prop_assert_eq!(result.strings("request"), requests);
+        prop_assert_eq!(result.reasons(), reasons);
+    }
 
     #[test]
     fn arbitrary_bytes_never_panic_and_every_line_is_counted(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
