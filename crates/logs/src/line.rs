@@ -144,7 +144,9 @@ fn without_carriage_return(line: &[u8], shape: LineShape) -> (&[u8], LineShape) 
 
 /// What one pass over a line finds: whether every byte is printable ASCII, how
 /// many spaces it holds, and where the first six are (the ends of the fields
-/// before REQUEST).
+/// before REQUEST). Sixteen bytes at a time: a block's spaces and bytes outside
+/// printable ASCII become bit masks in a few vector instructions, and a field
+/// end costs a few instructions rather than a search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct LineShape {
     printable: bool,
