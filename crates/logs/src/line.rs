@@ -161,65 +161,66 @@ impl LineShape {
         space_at: [0; 6],
     };
 
-    /// The shape of a whole line, without its `\n`.
+    /// The shape of a whole line, without its `\n`. (Handed a `\n` inside, it
+    /// notes the bytes before it, and is not printable: such a line is binary.)
     fn of(line: &[u8]) -> Self {
         let mut shape = Self::EMPTY;
-        let mut outside = 0;
-        let (blocks, rest) = line.as_chunks::<16>();
-        for (i, block) in blocks.iter().enumerate() {
-            let masks = BlockMasks::of(block);
-            outside |= masks.outside_printable;
-            shape.note_spaces(i * 16, masks.spaces);
+        if shape.scan(line).is_some() {
+            shape.printable = false;
         }
-        if !rest.is_empty() {
-            // A printable non-space byte pads a short line.
-            let (tail, overlap) = tail_block(line, b'x');
-            let masks = BlockMasks::of(&tail).shifted_right(overlap);
-            outside |= masks.outside_printable;
-            shape.note_spaces(blocks.len() * 16, masks.spaces);
-        }
-        shape.printable = outside == 0;
         shape
     }
 
     /// The length of the line that starts `bytes` (up to its first `\n`) and its
     /// shape, or `None` when `bytes` holds no `\n`. One pass finds the line's end
     /// and its shape, where a separate `memchr` call cost about 150 instructions
-    /// a line. A newline is outside printable ASCII, so only a block with such a
-    /// byte is searched for one: in a printable line, the last block alone.
+    /// a line.
     #[inline]
     pub(crate) fn next_line(bytes: &[u8]) -> Option<(usize, Self)> {
         let mut shape = Self::EMPTY;
-        let mut printable = true;
+        let end = shape.scan(bytes)?;
+        Some((end, shape))
+    }
+
+    /// Notes the bytes of `bytes` up to its first `\n` and returns where that is;
+    /// with no `\n`, notes all of them.
+    #[inline]
+    fn scan(&mut self, bytes: &[u8]) -> Option<usize> {
         let (blocks, rest) = bytes.as_chunks::<16>();
         for (i, block) in blocks.iter().enumerate() {
-            let masks = BlockMasks::of(block);
-            if masks.outside_printable != 0 {
-                let newlines = byte_mask(block, b'\n');
-                if newlines != 0 {
-                    return Some(shape.ended_by(i * 16, &masks, newlines, printable));
-                }
-                printable = false;
+            if let Some(end) = self.note_block(i * 16, block, 0) {
+                return Some(end);
             }
-            shape.note_spaces(i * 16, masks.spaces);
         }
         if rest.is_empty() {
             return None;
         }
+        // A printable non-space byte pads a short slice.
         let (tail, overlap) = tail_block(bytes, b'x');
-        let masks = BlockMasks::of(&tail).shifted_right(overlap);
-        let newlines = byte_mask(&tail, b'\n') >> overlap;
-        (newlines != 0).then(|| shape.ended_by(blocks.len() * 16, &masks, newlines, printable))
+        self.note_block(blocks.len() * 16, &tail, overlap)
     }
 
-    /// Finishes a shape at the first newline of the block at `offset`: only the
-    /// bits before it belong to the line.
-    fn ended_by(mut self, offset: usize, masks: &BlockMasks, newlines: u32, printable: bool) -> (usize, Self) {
-        let newline = newlines.trailing_zeros();
-        let before = (1u32 << newline) - 1;
-        self.note_spaces(offset, masks.spaces & before);
-        self.printable = printable && masks.outside_printable & before == 0;
-        (offset + newline as usize, self)
+    /// Notes the block of bytes from `offset` (bytes before `offset` that it
+    /// repeats, `overlap` of them at its start, are not noted again), up to a
+    /// newline in it, whose place it returns. A newline is outside printable
+    /// ASCII, so only a block with such a byte is searched for one: in a
+    /// printable line, the last block alone.
+    #[inline]
+    fn note_block(&mut self, offset: usize, block: &[u8; 16], overlap: usize) -> Option<usize> {
+        let masks = BlockMasks::of(block).shifted_right(overlap);
+        if masks.outside_printable != 0 {
+            let newlines = byte_mask(block, b'\n') >> overlap;
+            if newlines != 0 {
+                let newline = newlines.trailing_zeros();
+                let in_line = (1u32 << newline) - 1;
+                self.printable &= masks.outside_printable & in_line == 0;
+                self.note_spaces(offset, masks.spaces & in_line);
+                return Some(offset + newline as usize);
+            }
+            self.printable = false;
+        }
+        self.note_spaces(offset, masks.spaces);
+        None
     }
 
     /// Counts the spaces of one block (bit `i` of `mask` is byte `offset + i`),
@@ -641,6 +642,24 @@ mod tests {
         ) {
             let expected = bytes.iter().position(|&b| b == b'\n').map(|end| (end, LineShape::of(&bytes[..end])));
             proptest::prop_assert_eq!(LineShape::next_line(&bytes), expected);
+        }
+    }
+
+    /// The reader never hands the parser a `\n`, but a caller of `parse` may:
+    /// the shape stops at it, and the line is binary, as any control byte makes it.
+    #[test]
+    fn a_newline_inside_a_line_makes_it_binary() {
+        let good =
+            "2015-02-10 10:24:31.32444 23432423 photo_like 423223 123.132.62.123 /v2/photos/423223/vote?client=iphone";
+        assert!(LineParser::new().parse(good.as_bytes()).is_ok());
+        for at in [0, 5, 30, good.len() - 1] {
+            let mut line = good.as_bytes().to_vec();
+            line.insert(at, b'\n');
+            assert_eq!(
+                LineParser::new().parse(&line),
+                Err(RejectReason::Binary),
+                "newline at {at}"
+            );
         }
     }
 
