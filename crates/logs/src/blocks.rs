@@ -2,9 +2,9 @@
 //! mask, the first such byte of a slice, and a slice's tail as a block. A
 //! line's fields and its request's parameters are a few dozen bytes: too short
 //! for a `memchr` call to pay, too long for a loop over single bytes. (The
-//! newline ending a line is found by the line pass of `line.rs`, as a third
-//! mask of the blocks it reads anyway: searched for on its own, block by block,
-//! it ran 3% more instructions than `memchr`; found in that pass, 3% fewer.)
+//! newline ending a line is found by the line pass of `line.rs`, in the blocks
+//! it reads anyway: searched for on its own, block by block, it ran 3% more
+//! instructions than `memchr`; found in that pass, 3% fewer.)
 //!
 //! They are `#[inline]`: the parser calls them from another module, which may
 //! land in another codegen unit, and called rather than inlined they cost it
