@@ -29,6 +29,52 @@ pub(crate) fn byte_mask(block: &[u8; 16], byte: u8) -> u32 {
     mask
 }
 
+/// Bit `i` set where `a[i] == b[i]`: a compare and a byte mask (SSE2).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn equal_mask(a: &[u8; 16], b: &[u8; 16]) -> u32 {
+    use safe_arch::{cmp_eq_mask_i8_m128i, m128i, move_mask_i8_m128i};
+    move_mask_i8_m128i(cmp_eq_mask_i8_m128i(m128i::from(*a), m128i::from(*b))) as u32
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+pub(crate) fn equal_mask(a: &[u8; 16], b: &[u8; 16]) -> u32 {
+    let mut mask = 0;
+    for (bit, (x, y)) in a.iter().zip(b).enumerate() {
+        mask |= u32::from(x == y) << bit;
+    }
+    mask
+}
+
+/// Bit `i` set where `lo <= block[i] <= hi`, for ASCII bounds: two compares
+/// and a byte mask (SSE2). Signed compares: bytes from 0x80 up are negative,
+/// so below any ASCII `lo`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn range_mask(block: &[u8; 16], lo: u8, hi: u8) -> u32 {
+    use safe_arch::{
+        bitand_m128i, cmp_gt_mask_i8_m128i, cmp_lt_mask_i8_m128i, m128i, move_mask_i8_m128i, set_splat_i8_m128i,
+    };
+    debug_assert!(lo.is_ascii() && hi.is_ascii() && lo > 0 && hi < 0x7f);
+    let bytes = m128i::from(*block);
+    let within = bitand_m128i(
+        cmp_gt_mask_i8_m128i(bytes, set_splat_i8_m128i((lo - 1) as i8)),
+        cmp_lt_mask_i8_m128i(bytes, set_splat_i8_m128i((hi + 1) as i8)),
+    );
+    move_mask_i8_m128i(within) as u32
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+pub(crate) fn range_mask(block: &[u8; 16], lo: u8, hi: u8) -> u32 {
+    let mut mask = 0;
+    for (bit, &b) in block.iter().enumerate() {
+        mask |= u32::from((lo..=hi).contains(&b)) << bit;
+    }
+    mask
+}
+
 /// The index of the first `byte` in `bytes` at or after `from`.
 #[inline]
 pub(crate) fn position(bytes: &[u8], from: usize, byte: u8) -> Option<usize> {
@@ -83,6 +129,21 @@ mod tests {
             let from = from.min(bytes.len());
             let by_loop = bytes[from..].iter().position(|&b| b == byte).map(|i| from + i);
             proptest::prop_assert_eq!(position(&bytes, from, byte), by_loop);
+        }
+    }
+
+    proptest::proptest! {
+        /// The vector range mask is the byte loop's, for every byte and the ranges the parser asks.
+        #[test]
+        fn range_mask_finds_what_a_byte_loop_finds(
+            block in proptest::prelude::any::<[u8; 16]>(),
+            (lo, hi) in proptest::sample::select(vec![(b'0', b'9'), (b'3', b'9'), (b'6', b'9'), (b'a', b'f')]),
+        ) {
+            let mut by_loop = 0;
+            for (bit, &b) in block.iter().enumerate() {
+                by_loop |= u32::from((lo..=hi).contains(&b)) << bit;
+            }
+            proptest::prop_assert_eq!(range_mask(&block, lo, hi), by_loop);
         }
     }
 

@@ -3,7 +3,7 @@
 //! Hand-written rather than a regex or CSV crate: the grammar is fixed, every
 //! field needs its own validation, and the hot path must not allocate.
 
-use crate::blocks::{byte_mask, position, tail_block};
+use crate::blocks::{byte_mask, position, range_mask, tail_block};
 use crate::reason::RejectReason;
 use crate::vocab::{Action, Channel, Client};
 
@@ -44,42 +44,52 @@ impl LineParser {
 
     /// Parses one line without its `\n` (a trailing `\r` is tolerated).
     pub fn parse<'a>(&mut self, line: &'a [u8]) -> Result<Event<'a>, RejectReason> {
-        self.parse_shaped(line, LineShape::of(line))
+        self.parse_shaped(line, line, LineShape::of(line))
     }
 
-    /// Parses a line whose shape [`LineShape::next_line`] found while looking for its end.
-    pub(crate) fn parse_shaped<'a>(&mut self, line: &'a [u8], shape: LineShape) -> Result<Event<'a>, RejectReason> {
+    /// Parses a line whose shape [`LineShape::next_line`] found while looking
+    /// for its end. `tail` is the bytes from the line's start to the end of
+    /// what the reader holds (see [`LineParser::event`]).
+    pub(crate) fn parse_shaped<'a>(
+        &mut self,
+        line: &'a [u8],
+        tail: &[u8],
+        shape: LineShape,
+    ) -> Result<Event<'a>, RejectReason> {
         let (line, shape) = without_carriage_return(line, shape);
         if !shape.printable {
             classify_non_ascii(line)?;
         }
         let text = simdutf8::basic::from_utf8(line).map_err(|_| RejectReason::InvalidUtf8)?;
-        self.event(text, shape)
+        self.event(text, tail, shape)
     }
 
     /// As [`LineParser::parse_shaped`], for a line already known to be UTF-8:
     /// the reader checks many lines at once, which costs a fraction of a check
     /// per line.
-    pub(crate) fn parse_text<'a>(&mut self, line: &'a str, shape: LineShape) -> Result<Event<'a>, RejectReason> {
+    pub(crate) fn parse_text<'a>(
+        &mut self,
+        line: &'a str,
+        tail: &[u8],
+        shape: LineShape,
+    ) -> Result<Event<'a>, RejectReason> {
         let (bytes, shape) = without_carriage_return(line.as_bytes(), shape);
         if !shape.printable {
             classify_non_ascii(bytes)?;
         }
-        self.event(&line[..bytes.len()], shape)
+        self.event(&line[..bytes.len()], tail, shape)
     }
 
     /// The event of a UTF-8 line, without its line end. The fields are sliced
     /// from it at byte offsets, which are char boundaries because they sit next
     /// to spaces.
-    fn event<'a>(&mut self, text: &'a str, shape: LineShape) -> Result<Event<'a>, RejectReason> {
-        let LineShape {
-            printable,
-            spaces,
-            space_at: ends,
-        } = shape;
-        if spaces != 6 {
-            return Err(RejectReason::FieldCount);
-        }
+    ///
+    /// `tail` starts where the line does and runs on past its end, to the end
+    /// of the reader's buffer: short fields are read sixteen bytes at a time
+    /// from it ([`block_at`]), and past the line there are more bytes to read.
+    fn event<'a>(&mut self, text: &'a str, tail: &[u8], shape: LineShape) -> Result<Event<'a>, RejectReason> {
+        let printable = shape.printable;
+        let ends = shape.field_ends(text.as_bytes()).ok_or(RejectReason::FieldCount)?;
         let start = ends[5] + 1;
         let field = |i: usize| {
             let from = if i == 0 { 0 } else { ends[i - 1] + 1 };
@@ -89,29 +99,30 @@ impl LineParser {
         let request = &text[start..];
 
         let event_date = self.parse_date(date.as_bytes())?;
-        let time_of_day = parse_time(time.as_bytes()).ok_or(RejectReason::BadTime)?;
-        let user_id = parse_id(user.as_bytes()).ok_or(RejectReason::BadUserId)?;
-        if action.is_empty() || action.len() > 32 || !action.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        let time_of_day = parse_time(time.as_bytes(), tail, ends[0] + 1).ok_or(RejectReason::BadTime)?;
+        let user_id = parse_id(user.as_bytes(), tail, ends[1] + 1).ok_or(RejectReason::BadUserId)?;
+        let known_action = Action::from_field(action.as_bytes(), &block_at(tail, ends[2] + 1, action.as_bytes()));
+        if known_action.is_none() && !is_action_name(action.as_bytes()) {
             return Err(RejectReason::BadAction);
         }
-        if user_id.is_none() && Action::from_name(action).is_some_and(Action::needs_user) {
+        if user_id.is_none() && known_action.is_some_and(Action::needs_user) {
             return Err(RejectReason::MissingUser);
         }
-        let object_id = parse_id(object.as_bytes()).ok_or(RejectReason::BadObjectId)?;
+        let object_id = parse_id(object.as_bytes(), tail, ends[3] + 1).ok_or(RejectReason::BadObjectId)?;
         if request.len() > MAX_REQUEST_BYTES {
             return Err(RejectReason::RequestTooLong);
         }
         if !request.starts_with('/') || (!printable && !is_printable_ascii(request.as_bytes())) {
             return Err(RejectReason::BadRequest);
         }
-        let params = QueryParams::of(request);
+        let params = QueryParams::of(request, start, tail);
         Ok(Event {
             event_time: i64::from(event_date) * MICROS_PER_DAY + time_of_day,
             event_date,
             user_id,
             action,
             object_id,
-            ip: is_ip_address(ip).then_some(ip),
+            ip: is_ip_address(tail, ends[4] + 1, ip).then_some(ip),
             client: params.client,
             visitor_id: params.visitor_id,
             channel: params.channel,
@@ -142,23 +153,30 @@ fn without_carriage_return(line: &[u8], shape: LineShape) -> (&[u8], LineShape) 
     }
 }
 
-/// What one pass over a line finds: whether every byte is printable ASCII, how
-/// many spaces it holds, and where the first six are (the ends of the fields
-/// before REQUEST). Sixteen bytes at a time: a block's spaces and bytes outside
-/// printable ASCII become bit masks in a few vector instructions, and a field
-/// end costs a few instructions rather than a search.
+/// What one pass over a line finds: whether every byte is printable ASCII, and
+/// where its spaces are (the ends of the fields before REQUEST). Sixteen bytes
+/// at a time: a block's spaces and bytes outside printable ASCII become bit
+/// masks in a few vector instructions, and a block's spaces are kept as its
+/// mask, to be read when the line is parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct LineShape {
     printable: bool,
-    spaces: usize,
-    space_at: [usize; 6],
+    /// The space masks of the first [`EARLY_BLOCKS`] blocks: bit `i` of
+    /// `early_spaces[b]` is byte `16 * b + i` of the line.
+    early_spaces: [u16; EARLY_BLOCKS],
+    /// Whether a block after those holds a space.
+    late_spaces: bool,
 }
+
+/// The fields before REQUEST fit in 128 bytes but for long ids or an IPv6
+/// address; such a line is read again, byte by byte.
+const EARLY_BLOCKS: usize = 8;
 
 impl LineShape {
     const EMPTY: Self = Self {
         printable: true,
-        spaces: 0,
-        space_at: [0; 6],
+        early_spaces: [0; EARLY_BLOCKS],
+        late_spaces: false,
     };
 
     /// The shape of a whole line, without its `\n`. (Handed a `\n` inside, it
@@ -188,8 +206,8 @@ impl LineShape {
     fn scan(&mut self, bytes: &[u8]) -> Option<usize> {
         let (blocks, rest) = bytes.as_chunks::<16>();
         for (i, block) in blocks.iter().enumerate() {
-            if let Some(end) = self.note_block(i * 16, block, 0) {
-                return Some(end);
+            if let Some(end) = self.note_block(i, block, 0) {
+                return Some(i * 16 + end);
             }
         }
         if rest.is_empty() {
@@ -197,42 +215,62 @@ impl LineShape {
         }
         // A printable non-space byte pads a short slice.
         let (tail, overlap) = tail_block(bytes, b'x');
-        self.note_block(blocks.len() * 16, &tail, overlap)
+        self.note_block(blocks.len(), &tail, overlap)
+            .map(|end| blocks.len() * 16 + end)
     }
 
-    /// Notes the block of bytes from `offset` (bytes before `offset` that it
-    /// repeats, `overlap` of them at its start, are not noted again), up to a
-    /// newline in it, whose place it returns. A newline is outside printable
+    /// Notes block number `index` (bytes of earlier blocks that it repeats,
+    /// `overlap` of them at its start, are not noted again), up to a newline in
+    /// it, whose place in the block it returns. A newline is outside printable
     /// ASCII, so only a block with such a byte is searched for one: in a
     /// printable line, the last block alone.
     #[inline]
-    fn note_block(&mut self, offset: usize, block: &[u8; 16], overlap: usize) -> Option<usize> {
+    fn note_block(&mut self, index: usize, block: &[u8; 16], overlap: usize) -> Option<usize> {
         let masks = BlockMasks::of(block).shifted_right(overlap);
+        let mut end = None;
+        let mut spaces = masks.spaces;
         if masks.outside_printable != 0 {
             let newlines = byte_mask(block, b'\n') >> overlap;
-            if newlines != 0 {
+            let in_line = if newlines != 0 {
                 let newline = newlines.trailing_zeros();
-                let in_line = (1u32 << newline) - 1;
-                self.printable &= masks.outside_printable & in_line == 0;
-                self.note_spaces(offset, masks.spaces & in_line);
-                return Some(offset + newline as usize);
-            }
-            self.printable = false;
+                end = Some(newline as usize);
+                (1u32 << newline) - 1
+            } else {
+                u32::MAX
+            };
+            self.printable &= masks.outside_printable & in_line == 0;
+            spaces &= in_line;
         }
-        self.note_spaces(offset, masks.spaces);
-        None
+        // A block's mask is stored whole rather than its spaces counted one by
+        // one: their number per block varies, and a loop over them cost a
+        // mispredicted branch or two per line.
+        match self.early_spaces.get_mut(index) {
+            Some(slot) => *slot = spaces as u16,
+            None => self.late_spaces |= spaces != 0,
+        }
+        end
     }
 
-    /// Counts the spaces of one block (bit `i` of `mask` is byte `offset + i`),
-    /// keeping the places of the first six.
-    fn note_spaces(&mut self, offset: usize, mut mask: u32) {
-        while mask != 0 {
-            if let Some(at) = self.space_at.get_mut(self.spaces) {
-                *at = offset + mask.trailing_zeros() as usize;
-            }
-            self.spaces += 1;
-            mask &= mask - 1;
+    /// Where the six spaces of `line` (the line this is the shape of) are, or
+    /// `None` when it does not have exactly six.
+    #[inline]
+    fn field_ends(&self, line: &[u8]) -> Option<[usize; 6]> {
+        let mut spaces = (self.early_spaces.iter().rev()).fold(0u128, |all, &block| (all << 16) | u128::from(block));
+        let mut ends = [0; 6];
+        // Six times the lowest set bit, cleared as it is taken: no branch on where they are.
+        for end in &mut ends {
+            *end = spaces.trailing_zeros() as usize;
+            spaces &= spaces.wrapping_sub(1);
         }
+        if ends[5] < 128 && spaces == 0 && !self.late_spaces {
+            return Some(ends);
+        }
+        // Fewer than six spaces in the early blocks, or some after them: rare enough to count.
+        let mut spaces = line.iter().enumerate().filter(|(_, b)| **b == b' ').map(|(at, _)| at);
+        for end in &mut ends {
+            *end = spaces.next()?;
+        }
+        spaces.next().is_none().then_some(ends)
     }
 }
 
@@ -356,87 +394,178 @@ pub fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
     era * 146_097 + day_of_era as i32 - 719_468
 }
 
-/// `HH:MM:SS` with an optional `.` and 1 to 6 fraction digits, to microseconds of the day.
-fn parse_time(t: &[u8]) -> Option<i64> {
-    if t.len() < 8 || t[2] != b':' || t[5] != b':' {
+/// `HH:MM:SS` with an optional `.` and 1 to 6 fraction digits, to microseconds
+/// of the day. `t` starts at byte `from` of `tail` (see [`LineParser::event`]).
+///
+/// Eight bytes at a time, as words: the digits are checked and read without a
+/// loop, whose length (the fraction's, from one digit to six) the processor
+/// mispredicts.
+fn parse_time(t: &[u8], tail: &[u8], from: usize) -> Option<i64> {
+    if t.len() < 8 || t.len() == 9 || t.len() > 15 {
         return None;
     }
-    let (hours, minutes, seconds) = (two_digits(&t[0..2])?, two_digits(&t[3..5])?, two_digits(&t[6..8])?);
+    let clock = word_at(tail, from);
+    // Colons at bytes 2 and 5; in their place, zeros make the word all digits.
+    const COLONS: u64 = 0x0000_ff00_00ff_0000;
+    if clock & COLONS != 0x0000_3a00_003a_0000 {
+        return None;
+    }
+    let digits = (clock & !COLONS) | (0x3030_3030_3030_3030 & COLONS);
+    if !all_digits(digits) {
+        return None;
+    }
+    // Byte `i` becomes ten times digit `i` plus digit `i + 1`: the hours at
+    // byte 0, the minutes at byte 3, the seconds at byte 6.
+    let values = digits - 0x3030_3030_3030_3030;
+    let pairs = values.wrapping_mul(10).wrapping_add(values >> 8);
+    let (hours, minutes, seconds) = (pairs & 0xff, (pairs >> 24) & 0xff, (pairs >> 48) & 0xff);
     if hours > 23 || minutes > 59 || seconds > 59 {
         return None;
     }
-    let mut micros = 0i64;
-    match &t[8..] {
-        [] => {}
-        [b'.', fraction @ ..] if (1..=6).contains(&fraction.len()) => {
-            for &b in fraction {
-                micros = micros * 10 + i64::from(digit(b)?);
+    let micros = match t.len() {
+        8 => 0,
+        len => {
+            if t[8] != b'.' {
+                return None;
             }
-            micros *= 10i64.pow(6 - fraction.len() as u32);
+            // The fraction's digits after two zeros, then zeros to six digits:
+            // `.32444` reads as the eight digits 00324440.
+            let kept = ((1u64 << (8 * (len - 9))) - 1) << 16;
+            let fraction = ((word_at(tail, from + 9) << 16) & kept) | (0x3030_3030_3030_3030 & !kept);
+            if !all_digits(fraction) {
+                return None;
+            }
+            eight_digits(fraction)
         }
-        _ => return None,
-    }
-    let seconds_of_day = i64::from(hours * 3600 + minutes * 60 + seconds);
-    Some(seconds_of_day * MICROS_PER_SECOND + micros)
+    };
+    let seconds_of_day = (hours * 3600 + minutes * 60 + seconds) as i64;
+    Some(seconds_of_day * MICROS_PER_SECOND + micros as i64)
 }
 
-/// `-` is `Some(None)`; a decimal in 1..2^63-1 is `Some(Some(id))`; anything else `None`.
+/// `-` is `Some(None)`; a decimal in 1..2^63-1 is `Some(Some(id))`; anything
+/// else `None`. `field` starts at byte `from` of `tail`. Up to eight digits (any
+/// id below 100 million) as one word, as in [`parse_time`].
 #[inline]
-fn parse_id(field: &[u8]) -> Option<Option<i64>> {
+fn parse_id(field: &[u8], tail: &[u8], from: usize) -> Option<Option<i64>> {
     if field == b"-" {
         return Some(None);
     }
-    if field.is_empty() || field.len() > 19 {
-        return None;
-    }
-    let mut value: u64 = 0;
-    for &b in field {
-        value = value * 10 + u64::from(digit(b)?);
-    }
+    let value = match field.len() {
+        1..=8 => {
+            // The digits moved to the word's top, zeros before them: `423` reads as 00000423.
+            let shift = 8 * (8 - field.len());
+            let word = (word_at(tail, from) << shift) | (0x3030_3030_3030_3030 & ((1u64 << shift) - 1));
+            if !all_digits(word) {
+                return None;
+            }
+            eight_digits(word)
+        }
+        9..=19 => {
+            let mut value: u64 = 0;
+            for &b in field {
+                value = value * 10 + u64::from(digit(b)?);
+            }
+            value
+        }
+        _ => return None,
+    };
     let value = i64::try_from(value).ok()?;
     (value >= 1).then_some(Some(value))
 }
 
-fn is_ip_address(field: &str) -> bool {
-    // IPv4 first: nearly every address is one, and its check stops at a ':'.
-    is_ipv4(field.as_bytes()) || (field.contains(':') && field.parse::<std::net::Ipv6Addr>().is_ok())
+/// Eight bytes of `bytes` from `from` as a little-endian word (byte `from`
+/// lowest); zeros past the end.
+#[inline]
+fn word_at(bytes: &[u8], from: usize) -> u64 {
+    let rest = bytes.get(from..).unwrap_or_default();
+    match rest.first_chunk::<8>() {
+        Some(word) => u64::from_le_bytes(*word),
+        None => rest.iter().rev().fold(0, |word, &b| (word << 8) | u64::from(b)),
+    }
 }
 
-/// Dotted quad, each octet 0..=255 without leading zeros (as `std::net::Ipv4Addr`
-/// reads it): octet by octet rather than byte by byte, so a digit costs no
-/// branch on whether it is a dot.
-fn is_ipv4(field: &[u8]) -> bool {
-    let mut at = 0;
-    for octet in 0..4 {
-        if octet > 0 {
-            if field.get(at) != Some(&b'.') {
-                return false;
-            }
-            at += 1;
-        }
-        let Some(len) = octet_len(&field[at..]) else {
-            return false;
-        };
-        at += len;
-    }
-    at == field.len()
+/// Whether every byte of `word` is an ASCII digit: its high half is 3, and
+/// adding 6 leaves it 3 (from simdjson). A carry out of a byte comes only from
+/// one that already fails.
+#[inline]
+fn all_digits(word: u64) -> bool {
+    const HIGH_HALVES: u64 = 0xf0f0_f0f0_f0f0_f0f0;
+    (word & HIGH_HALVES) | ((word.wrapping_add(0x0606_0606_0606_0606) & HIGH_HALVES) >> 4) == 0x3333_3333_3333_3333
 }
 
-/// The length of the octet that starts `bytes`: 1 to 3 digits, 0..=255, no
-/// leading zero. A fourth digit is left for the caller, which wants a dot there.
-fn octet_len(bytes: &[u8]) -> Option<usize> {
-    let digit_at = |i: usize| bytes.get(i).copied().and_then(digit);
-    let first = digit_at(0)?;
-    let Some(second) = digit_at(1) else {
-        return Some(1);
-    };
-    if first == 0 {
-        return None;
+/// The number eight ASCII digits spell, byte 0 the most significant (from
+/// simdjson): pairs, then fours, then the whole, in three multiplies.
+#[inline]
+fn eight_digits(word: u64) -> u64 {
+    let values = word - 0x3030_3030_3030_3030;
+    let pairs = values.wrapping_mul(10).wrapping_add(values >> 8);
+    const PAIRS: u64 = 0x0000_00ff_0000_00ff;
+    ((pairs & PAIRS).wrapping_mul(100 + (1_000_000 << 32)) + ((pairs >> 16) & PAIRS).wrapping_mul(1 + (10_000 << 32)))
+        >> 32
+}
+
+/// `[a-z_]{1,32}`: an action outside the vocabulary, which is valid and kept raw.
+fn is_action_name(field: &[u8]) -> bool {
+    (1..=32).contains(&field.len()) && field.iter().all(|&b| b.is_ascii_lowercase() || b == b'_')
+}
+
+/// The sixteen bytes of `tail` from `from`, where `field` starts: to compare
+/// or classify as a block. Near the end of `tail`, the field alone, padded.
+#[inline]
+fn block_at(tail: &[u8], from: usize, field: &[u8]) -> [u8; 16] {
+    match tail.get(from..).and_then(<[u8]>::first_chunk::<16>) {
+        Some(block) => *block,
+        None => padded_block(field),
     }
-    let Some(third) = digit_at(2) else {
-        return Some(2);
-    };
-    (first * 100 + second * 10 + third <= 255).then_some(3)
+}
+
+/// `field` is the IP of the line `tail` starts with, at byte `from`.
+fn is_ip_address(tail: &[u8], from: usize, field: &str) -> bool {
+    // IPv4 first: nearly every address is one.
+    is_ipv4(field.len(), &block_at(tail, from, field.as_bytes()))
+        || (field.contains(':') && field.parse::<std::net::Ipv6Addr>().is_ok())
+}
+
+/// A short field as a block: the bytes after it are spaces, which no check here accepts.
+fn padded_block(field: &[u8]) -> [u8; 16] {
+    let mut block = [b' '; 16];
+    let len = field.len().min(16);
+    block[..len].copy_from_slice(&field[..len]);
+    block
+}
+
+/// Whether the first `len` bytes of `block` are a dotted quad, each octet
+/// 0..=255 without leading zeros (as `std::net::Ipv4Addr` reads it). From
+/// byte masks alone, without a branch on the digits: an octet's length (one to
+/// three digits, at random) cost a mispredicted branch or two per address
+/// when the octets were read one by one.
+fn is_ipv4(len: usize, block: &[u8; 16]) -> bool {
+    if !(7..=15).contains(&len) {
+        return false;
+    }
+    let field = (1u32 << len) - 1;
+    let dots = byte_mask(block, b'.') & field;
+    let digits = range_mask(block, b'0', b'9') & field;
+    // Exactly three dots: clearing the lowest set bit three times leaves nothing.
+    let after_one = dots & dots.wrapping_sub(1);
+    let after_two = after_one & after_one.wrapping_sub(1);
+    let three_dots = after_two != 0 && after_two & after_two.wrapping_sub(1) == 0;
+    // Octets of one to three digits: digits at both ends, no two dots together,
+    // no four digits together.
+    let octet_lengths = digits & 1 != 0
+        && digits >> (len - 1) != 0
+        && dots & (dots >> 1) == 0
+        && digits & (digits >> 1) & (digits >> 2) & (digits >> 3) == 0;
+    // An octet's first byte: the field's first, and every byte after a dot.
+    let starts = (1 | (dots << 1)) & field;
+    let leading_zero = byte_mask(block, b'0') & starts & (digits >> 1);
+    // Over 255: three digits, and more than 2 at the front, or 2 then more than
+    // 5, or 25 then more than 5.
+    let three_digits = starts & (digits >> 1) & (digits >> 2);
+    let (over_2, over_5) = (range_mask(block, b'3', b'9'), range_mask(block, b'6', b'9'));
+    let twenty_five = byte_mask(block, b'2') & (byte_mask(block, b'5') >> 1);
+    let over_255 = three_digits & (over_2 | (byte_mask(block, b'2') & (over_5 >> 1)) | (twenty_five & (over_5 >> 2)));
+    (dots | digits) == field && three_dots & octet_lengths & (leading_zero | over_255 == 0)
 }
 
 /// The query parameters of REQUEST that carry meaning; first occurrence wins.
@@ -448,7 +577,8 @@ struct QueryParams<'a> {
 }
 
 impl<'a> QueryParams<'a> {
-    fn of(request: &'a str) -> Self {
+    /// `request` starts at byte `at` of `tail` (see [`LineParser::event`]).
+    fn of(request: &'a str, at: usize, tail: &[u8]) -> Self {
         let mut params = Self::default();
         // Pairs and values are cut as bytes; only a visitor id, which is kept,
         // becomes text again, at offsets next to ASCII bytes (char boundaries).
@@ -469,7 +599,10 @@ impl<'a> QueryParams<'a> {
             if let Some(value) = value_of(pair, b"client")
                 && !std::mem::replace(&mut seen_client, true)
             {
-                params.client = Client::from_param(value);
+                params.client = Client::from_field(
+                    value,
+                    &block_at(tail, at + pair_start + (pair.len() - value.len()), value),
+                );
             } else if let Some(value) = value_of(pair, b"vid")
                 && !std::mem::replace(&mut seen_vid, true)
             {
@@ -478,7 +611,10 @@ impl<'a> QueryParams<'a> {
             } else if let Some(value) = value_of(pair, b"ref")
                 && !std::mem::replace(&mut seen_ref, true)
             {
-                params.channel = Channel::from_param(value);
+                params.channel = Channel::from_field(
+                    value,
+                    &block_at(tail, at + pair_start + (pair.len() - value.len()), value),
+                );
             }
         }
         params
@@ -524,11 +660,117 @@ mod tests {
 
     #[test]
     fn fraction_digits_scale_to_microseconds() {
-        assert_eq!(parse_time(b"00:00:00.32444"), Some(324_440));
-        assert_eq!(parse_time(b"00:00:01.5"), Some(1_500_000));
-        assert_eq!(parse_time(b"23:59:59.999999"), Some(86_399_999_999));
-        assert_eq!(parse_time(b"00:00:00."), None);
-        assert_eq!(parse_time(b"00:00:00.1234567"), None);
+        let time = |t: &[u8]| parse_time(t, t, 0);
+        assert_eq!(time(b"00:00:00.32444"), Some(324_440));
+        assert_eq!(time(b"00:00:01.5"), Some(1_500_000));
+        assert_eq!(time(b"23:59:59.999999"), Some(86_399_999_999));
+        assert_eq!(time(b"00:00:00."), None);
+        assert_eq!(time(b"00:00:00.1234567"), None);
+    }
+
+    /// The definitions the word-at-a-time readers must match: a byte at a time.
+    fn time_by_bytes(t: &[u8]) -> Option<i64> {
+        let two_digits = |b: &[u8]| Some(digit(b[0])? * 10 + digit(b[1])?);
+        if t.len() < 8 || t[2] != b':' || t[5] != b':' {
+            return None;
+        }
+        let (hours, minutes, seconds) = (two_digits(&t[0..2])?, two_digits(&t[3..5])?, two_digits(&t[6..8])?);
+        if hours > 23 || minutes > 59 || seconds > 59 {
+            return None;
+        }
+        let mut micros = 0i64;
+        match &t[8..] {
+            [] => {}
+            [b'.', fraction @ ..] if (1..=6).contains(&fraction.len()) => {
+                for &b in fraction {
+                    micros = micros * 10 + i64::from(digit(b)?);
+                }
+                micros *= 10i64.pow(6 - fraction.len() as u32);
+            }
+            _ => return None,
+        }
+        Some(i64::from(hours * 3600 + minutes * 60 + seconds) * MICROS_PER_SECOND + micros)
+    }
+
+    fn id_by_bytes(field: &[u8]) -> Option<Option<i64>> {
+        if field == b"-" {
+            return Some(None);
+        }
+        if field.is_empty() || field.len() > 19 {
+            return None;
+        }
+        let mut value: u64 = 0;
+        for &b in field {
+            value = value * 10 + u64::from(digit(b)?);
+        }
+        let value = i64::try_from(value).ok()?;
+        (value >= 1).then_some(Some(value))
+    }
+
+    proptest::proptest! {
+        /// Times read as words agree with the byte loop: near-times of digits,
+        /// colons and dots with a byte swapped anywhere, followed in the line by
+        /// anything (which must not count) or by nothing.
+        #[test]
+        fn time_words_agree_with_the_byte_loop(
+            clock in (0u32..30, 0u32..70, 0u32..70),
+            fraction in proptest::option::of("[0-9]{0,8}"),
+            swap in proptest::option::of((0usize..16, proptest::sample::select(b"0:9./ a\xff".to_vec()))),
+            after in "[ 0-9:.a-z]{0,10}",
+        ) {
+            let mut t = format!("{:02}:{:02}:{:02}", clock.0, clock.1, clock.2).into_bytes();
+            if let Some(fraction) = fraction {
+                t.push(b'.');
+                t.extend_from_slice(fraction.as_bytes());
+            }
+            if let Some((at, byte)) = swap && at < t.len() {
+                t[at] = byte;
+            }
+            let mut line = t.clone();
+            line.extend_from_slice(after.as_bytes());
+            proptest::prop_assert_eq!(parse_time(&t, &line, 0), time_by_bytes(&t));
+            proptest::prop_assert_eq!(parse_time(&t, &t, 0), time_by_bytes(&t));
+        }
+
+        /// Ids read as a word agree with the byte loop, for every length up to
+        /// twenty digits, with a byte swapped anywhere, and whatever follows.
+        #[test]
+        fn id_words_agree_with_the_byte_loop(
+            digits in "[0-9]{0,20}",
+            swap in proptest::option::of((0usize..20, proptest::sample::select(b"-/:a \xff0".to_vec()))),
+            after in "[ 0-9a-z-]{0,10}",
+        ) {
+            let mut id = digits.into_bytes();
+            if let Some((at, byte)) = swap && at < id.len() {
+                id[at] = byte;
+            }
+            let mut line = id.clone();
+            line.extend_from_slice(after.as_bytes());
+            proptest::prop_assert_eq!(parse_id(&id, &line, 0), id_by_bytes(&id));
+            proptest::prop_assert_eq!(parse_id(&id, &id, 0), id_by_bytes(&id));
+        }
+    }
+
+    #[test]
+    fn ids_at_the_edges_of_a_word_and_of_i64() {
+        for id in [
+            "1",
+            "0",
+            "00000001",
+            "99999999",
+            "100000000",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-",
+            "--",
+            "",
+        ] {
+            assert_eq!(
+                parse_id(id.as_bytes(), id.as_bytes(), 0),
+                id_by_bytes(id.as_bytes()),
+                "{id}"
+            );
+        }
     }
 
     /// The scan by bytes reads parameters as `split('&')` and `split_once('=')` do.
@@ -567,7 +809,7 @@ mod tests {
             "/p?client&client=web&vid&ref",
             "/p?cli=web&vi=c06a3ffbdb8f6ce4&re=email",
         ] {
-            let params = QueryParams::of(request);
+            let params = QueryParams::of(request, 0, request.as_bytes());
             assert_eq!(
                 (params.client, params.visitor_id, params.channel),
                 by_splitting(request),
@@ -595,15 +837,48 @@ mod tests {
         }
     }
 
+    /// The mask check of `text`, followed in its block by digits and dots (which
+    /// must not count) and alone in a padded block, which must agree.
+    fn is_ipv4_text(text: &str) -> bool {
+        let in_line = format!("{text}9.99.9.99.9.99.9");
+        let followed = in_line
+            .as_bytes()
+            .first_chunk::<16>()
+            .map(|block| is_ipv4(text.len(), block));
+        let alone = is_ipv4(text.len(), &padded_block(text.as_bytes()));
+        if let Some(followed) = followed {
+            assert_eq!(followed, alone, "{text}: the bytes after the field changed the verdict");
+        }
+        alone
+    }
+
     proptest::proptest! {
-        /// The octet-by-octet check reads an address as `std::net::Ipv4Addr` does,
-        /// on strings of digits and dots (and a few bytes that are neither).
+        /// The mask check reads an address as `std::net::Ipv4Addr` does, on
+        /// strings of digits and dots (and a few bytes that are neither).
         #[test]
         fn ipv4_agrees_with_std_on_digits_and_dots(
             text in proptest::collection::vec(proptest::sample::select(b"0123456789....:a/".to_vec()), 0..20),
         ) {
             let text = String::from_utf8(text).expect("ASCII");
-            proptest::prop_assert_eq!(is_ipv4(text.as_bytes()), text.parse::<std::net::Ipv4Addr>().is_ok(), "{}", text);
+            proptest::prop_assert_eq!(is_ipv4_text(&text), text.parse::<std::net::Ipv4Addr>().is_ok(), "{}", text);
+        }
+
+        /// As above, on near-addresses: three to five octets of up to four
+        /// digits, some with a leading zero, so that most are valid or nearly.
+        #[test]
+        fn ipv4_agrees_with_std_on_near_addresses(
+            octets in proptest::collection::vec((0u32..1000, proptest::bool::weighted(0.1), proptest::bool::weighted(0.05)), 3..6),
+        ) {
+            let text = octets
+                .iter()
+                .map(|(value, zero, wide)| match (zero, wide) {
+                    (true, _) => format!("0{value}"),
+                    (_, true) => format!("{value}0"),
+                    _ => value.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(".");
+            proptest::prop_assert_eq!(is_ipv4_text(&text), text.parse::<std::net::Ipv4Addr>().is_ok(), "{}", text);
         }
     }
 
@@ -615,19 +890,23 @@ mod tests {
         }
 
         /// One pass over a line finds what separate searches find: printable
-        /// ASCII, the number of spaces and the first six of them, on lines of any
-        /// length (tails shorter than a block included) with spaces anywhere.
+        /// ASCII, and the six spaces of a line that has six, on lines of any
+        /// length (tails shorter than a block included) with spaces anywhere,
+        /// before and after the first 128 bytes.
         #[test]
         fn line_shape_agrees_with_separate_searches(
             line in proptest::collection::vec(proptest::sample::select(b"  a0.\x7f\x1f\xc3~".to_vec()), 0..100),
+            long_gap in 0usize..200,
+            gap_at in 0usize..100,
         ) {
+            let mut line = line;
+            // Some lines hold a long run without spaces, pushing later spaces past 128 bytes.
+            line.splice(gap_at.min(line.len())..gap_at.min(line.len()), std::iter::repeat_n(b'x', long_gap));
             let shape = LineShape::of(&line);
             let spaces: Vec<usize> = line.iter().enumerate().filter(|(_, b)| **b == b' ').map(|(i, _)| i).collect();
             proptest::prop_assert_eq!(shape.printable, line.iter().all(|b| (0x20..=0x7e).contains(b)));
-            proptest::prop_assert_eq!(shape.spaces, spaces.len());
-            for (at, expected) in shape.space_at.iter().zip(&spaces) {
-                proptest::prop_assert_eq!(at, expected);
-            }
+            let expected = <[usize; 6]>::try_from(spaces.as_slice()).ok();
+            proptest::prop_assert_eq!(shape.field_ends(&line), expected);
         }
     }
 
@@ -688,11 +967,7 @@ mod tests {
             "100.200.250.099",
             "249.1.1.1",
         ] {
-            assert_eq!(
-                is_ipv4(text.as_bytes()),
-                text.parse::<std::net::Ipv4Addr>().is_ok(),
-                "{text}"
-            );
+            assert_eq!(is_ipv4_text(text), text.parse::<std::net::Ipv4Addr>().is_ok(), "{text}");
         }
     }
 }

@@ -221,6 +221,8 @@ impl FileReader {
         } = self;
         let buf: &[u8] = buf;
         let mut utf8 = Utf8Window::default();
+        // Plain numbers in the loop, folded into the stats' options once at the end.
+        let (mut min_time, mut max_time) = (i64::MAX, i64::MIN);
         while builder.len() < self.batch_rows && rejected.len() < MAX_PENDING_REJECTS {
             let Some((newline, shape)) = LineShape::next_line(&buf[*pos..*filled]) else {
                 break;
@@ -236,24 +238,16 @@ impl FileReader {
                 Err(RejectReason::LineTooLong)
             } else {
                 match utf8.text(buf, start, end, *filled) {
-                    Some(text) => parser.parse_text(text, shape),
-                    None => parser.parse_shaped(line, shape),
+                    Some(text) => parser.parse_text(text, &buf[start..*filled], shape),
+                    None => parser.parse_shaped(line, &buf[start..*filled], shape),
                 }
             };
             match parsed {
                 Ok(event) => {
                     stats.events += 1;
                     stats.ip_warnings += u64::from(event.ip.is_none());
-                    stats.min_event_time = Some(
-                        stats
-                            .min_event_time
-                            .map_or(event.event_time, |t| t.min(event.event_time)),
-                    );
-                    stats.max_event_time = Some(
-                        stats
-                            .max_event_time
-                            .map_or(event.event_time, |t| t.max(event.event_time)),
-                    );
+                    min_time = min_time.min(event.event_time);
+                    max_time = max_time.max(event.event_time);
                     builder.append(&event);
                 }
                 Err(reason) => {
@@ -261,6 +255,10 @@ impl FileReader {
                     rejected.push(RejectedLine::new(stats.lines, reason, line));
                 }
             }
+        }
+        if min_time <= max_time {
+            stats.min_event_time = Some(stats.min_event_time.map_or(min_time, |t| t.min(min_time)));
+            stats.max_event_time = Some(stats.max_event_time.map_or(max_time, |t| t.max(max_time)));
         }
     }
 

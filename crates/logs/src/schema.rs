@@ -46,7 +46,7 @@ impl EventColumn {
         self as usize
     }
 
-    fn field(self) -> Field {
+    pub(crate) fn field(self) -> Field {
         match self {
             Self::EventTime => Field::new("event_time", utc_micros(), false),
             Self::EventDate => Field::new("event_date", DataType::Date32, false),
