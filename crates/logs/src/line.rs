@@ -255,7 +255,11 @@ impl LineShape {
     /// `None` when it does not have exactly six.
     #[inline]
     fn field_ends(&self, line: &[u8]) -> Option<[usize; 6]> {
-        let mut spaces = (self.early_spaces.iter().rev()).fold(0u128, |all, &block| (all << 16) | u128::from(block));
+        let mut spaces = self
+            .early_spaces
+            .iter()
+            .rev()
+            .fold(0u128, |all, &block| (all << 16) | u128::from(block));
         let mut ends = [0; 6];
         // Six times the lowest set bit, cleared as it is taken: no branch on where they are.
         for end in &mut ends {
