@@ -711,6 +711,18 @@ mod tests {
         (value >= 1).then_some(Some(value))
     }
 
+    /// `field` with the byte at `swap`'s place (if inside it) swapped for
+    /// `swap`'s byte, alone and followed by `after`, as a line holds it.
+    fn swapped_and_followed(mut field: Vec<u8>, swap: Option<(usize, u8)>, after: &str) -> (Vec<u8>, Vec<u8>) {
+        if let Some((at, byte)) = swap
+            && let Some(swapped) = field.get_mut(at)
+        {
+            *swapped = byte;
+        }
+        let line = [field.as_slice(), after.as_bytes()].concat();
+        (field, line)
+    }
+
     proptest::proptest! {
         /// Times read as words agree with the byte loop: near-times of digits,
         /// colons and dots with a byte swapped anywhere, followed in the line by
@@ -727,11 +739,7 @@ mod tests {
                 t.push(b'.');
                 t.extend_from_slice(fraction.as_bytes());
             }
-            if let Some((at, byte)) = swap && at < t.len() {
-                t[at] = byte;
-            }
-            let mut line = t.clone();
-            line.extend_from_slice(after.as_bytes());
+            let (t, line) = swapped_and_followed(t, swap, &after);
             proptest::prop_assert_eq!(parse_time(&t, &line, 0), time_by_bytes(&t));
             proptest::prop_assert_eq!(parse_time(&t, &t, 0), time_by_bytes(&t));
         }
@@ -744,12 +752,7 @@ mod tests {
             swap in proptest::option::of((0usize..20, proptest::sample::select(b"-/:a \xff0".to_vec()))),
             after in "[ 0-9a-z-]{0,10}",
         ) {
-            let mut id = digits.into_bytes();
-            if let Some((at, byte)) = swap && at < id.len() {
-                id[at] = byte;
-            }
-            let mut line = id.clone();
-            line.extend_from_slice(after.as_bytes());
+            let (id, line) = swapped_and_followed(digits.into_bytes(), swap, &after);
             proptest::prop_assert_eq!(parse_id(&id, &line, 0), id_by_bytes(&id));
             proptest::prop_assert_eq!(parse_id(&id, &id, 0), id_by_bytes(&id));
         }
