@@ -567,8 +567,9 @@ fn is_ipv4(len: usize, block: &[u8; 16]) -> bool {
     // 5, or 25 then more than 5.
     let three_digits = starts & (digits >> 1) & (digits >> 2);
     let (over_2, over_5) = (range_mask(block, b'3', b'9'), range_mask(block, b'6', b'9'));
-    let twenty_five = byte_mask(block, b'2') & (byte_mask(block, b'5') >> 1);
-    let over_255 = three_digits & (over_2 | (byte_mask(block, b'2') & (over_5 >> 1)) | (twenty_five & (over_5 >> 2)));
+    let twos = byte_mask(block, b'2');
+    let twenty_five = twos & (byte_mask(block, b'5') >> 1);
+    let over_255 = three_digits & (over_2 | (twos & (over_5 >> 1)) | (twenty_five & (over_5 >> 2)));
     (dots | digits) == field && three_dots & octet_lengths & (leading_zero | over_255 == 0)
 }
 
@@ -600,25 +601,23 @@ impl<'a> QueryParams<'a> {
             let pair = &bytes[start..end];
             let pair_start = start;
             start = end + 1;
+            // A value ends the pair: where it starts in the request, and its block.
+            let value_start = |value: &[u8]| pair_start + (pair.len() - value.len());
+            let value_block = |value: &[u8]| block_at(tail, at + value_start(value), value);
             if let Some(value) = value_of(pair, b"client")
                 && !std::mem::replace(&mut seen_client, true)
             {
-                params.client = Client::from_field(
-                    value,
-                    &block_at(tail, at + pair_start + (pair.len() - value.len()), value),
-                );
+                params.client = Client::from_field(value, &value_block(value));
             } else if let Some(value) = value_of(pair, b"vid")
                 && !std::mem::replace(&mut seen_vid, true)
             {
-                let value_start = pair_start + (pair.len() - value.len());
-                params.visitor_id = is_visitor_id(value).then(|| request.get(value_start..end)).flatten();
+                params.visitor_id = is_visitor_id(value)
+                    .then(|| request.get(value_start(value)..end))
+                    .flatten();
             } else if let Some(value) = value_of(pair, b"ref")
                 && !std::mem::replace(&mut seen_ref, true)
             {
-                params.channel = Channel::from_field(
-                    value,
-                    &block_at(tail, at + pair_start + (pair.len() - value.len()), value),
-                );
+                params.channel = Channel::from_field(value, &value_block(value));
             }
         }
         params

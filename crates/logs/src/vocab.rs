@@ -44,7 +44,10 @@ impl Action {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<Self> {
+    /// The definition [`Action::from_field`] must match (tests only: the
+    /// parser finds names through [`Vocabulary`]).
+    #[cfg(test)]
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|a| a.name() == name)
     }
 
@@ -109,7 +112,9 @@ impl Client {
         CLIENTS.find(value, block).unwrap_or(Self::Unknown)
     }
 
-    pub fn from_param(value: &[u8]) -> Self {
+    /// The definition [`Client::from_field`] must match (tests only).
+    #[cfg(test)]
+    pub(crate) fn from_param(value: &[u8]) -> Self {
         match value {
             b"web" => Self::Web,
             b"mobile_web" => Self::MobileWeb,
@@ -160,7 +165,9 @@ impl Channel {
         CHANNELS.find(value, block)
     }
 
-    pub fn from_param(value: &[u8]) -> Option<Self> {
+    /// The definition [`Channel::from_field`] must match (tests only).
+    #[cfg(test)]
+    pub(crate) fn from_param(value: &[u8]) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.name().as_bytes() == value)
     }
 }
