@@ -86,7 +86,7 @@ impl LineParser {
     ///
     /// `tail` starts where the line does and runs on past its end, to the end
     /// of the reader's buffer: short fields are read sixteen bytes at a time
-    /// from it ([`block_at`]), and past the line there are more bytes to read.
+    /// from it ([`bytes_at`]), and past the line there are more bytes to read.
     fn event<'a>(&mut self, text: &'a str, tail: &[u8], shape: LineShape) -> Result<Event<'a>, RejectReason> {
         let printable = shape.printable;
         let ends = shape.field_ends(text.as_bytes()).ok_or(RejectReason::FieldCount)?;
@@ -101,7 +101,7 @@ impl LineParser {
         let event_date = self.parse_date(date.as_bytes())?;
         let time_of_day = parse_time(time.as_bytes(), tail, ends[0] + 1).ok_or(RejectReason::BadTime)?;
         let user_id = parse_id(user.as_bytes(), tail, ends[1] + 1).ok_or(RejectReason::BadUserId)?;
-        let known_action = Action::from_field(action.as_bytes(), &block_at(tail, ends[2] + 1, action.as_bytes()));
+        let known_action = Action::from_field(action.as_bytes(), &bytes_at(tail, ends[2] + 1));
         if known_action.is_none() && !is_action_name(action.as_bytes()) {
             return Err(RejectReason::BadAction);
         }
@@ -477,15 +477,26 @@ fn parse_id(field: &[u8], tail: &[u8], from: usize) -> Option<Option<i64>> {
     (value >= 1).then_some(Some(value))
 }
 
-/// Eight bytes of `bytes` from `from` as a little-endian word (byte `from`
-/// lowest); zeros past the end.
+/// The `N` bytes of `tail` from `from`, where a short field starts, with
+/// zeros past the end of `tail`: the field and what follows it, to read as a
+/// word or a block. Every reader masks off the bytes past its field.
 #[inline]
-fn word_at(bytes: &[u8], from: usize) -> u64 {
-    let rest = bytes.get(from..).unwrap_or_default();
-    match rest.first_chunk::<8>() {
-        Some(word) => u64::from_le_bytes(*word),
-        None => rest.iter().rev().fold(0, |word, &b| (word << 8) | u64::from(b)),
+fn bytes_at<const N: usize>(tail: &[u8], from: usize) -> [u8; N] {
+    let rest = tail.get(from..).unwrap_or_default();
+    match rest.first_chunk::<N>() {
+        Some(bytes) => *bytes,
+        None => {
+            let mut bytes = [0; N];
+            bytes[..rest.len()].copy_from_slice(rest);
+            bytes
+        }
     }
+}
+
+/// [`bytes_at`] as a little-endian word: byte `from` is the lowest.
+#[inline]
+fn word_at(tail: &[u8], from: usize) -> u64 {
+    u64::from_le_bytes(bytes_at(tail, from))
 }
 
 /// Whether every byte of `word` is an ASCII digit: its high half is 3, and
@@ -513,29 +524,10 @@ fn is_action_name(field: &[u8]) -> bool {
     (1..=32).contains(&field.len()) && field.iter().all(|&b| b.is_ascii_lowercase() || b == b'_')
 }
 
-/// The sixteen bytes of `tail` from `from`, where `field` starts: to compare
-/// or classify as a block. Near the end of `tail`, the field alone, padded.
-#[inline]
-fn block_at(tail: &[u8], from: usize, field: &[u8]) -> [u8; 16] {
-    match tail.get(from..).and_then(<[u8]>::first_chunk::<16>) {
-        Some(block) => *block,
-        None => padded_block(field),
-    }
-}
-
 /// `field` is the IP of the line `tail` starts with, at byte `from`.
 fn is_ip_address(tail: &[u8], from: usize, field: &str) -> bool {
     // IPv4 first: nearly every address is one.
-    is_ipv4(field.len(), &block_at(tail, from, field.as_bytes()))
-        || (field.contains(':') && field.parse::<std::net::Ipv6Addr>().is_ok())
-}
-
-/// A short field as a block: the bytes after it are spaces, which no check here accepts.
-fn padded_block(field: &[u8]) -> [u8; 16] {
-    let mut block = [b' '; 16];
-    let len = field.len().min(16);
-    block[..len].copy_from_slice(&field[..len]);
-    block
+    is_ipv4(field.len(), &bytes_at(tail, from)) || (field.contains(':') && field.parse::<std::net::Ipv6Addr>().is_ok())
 }
 
 /// Whether the first `len` bytes of `block` are a dotted quad, each octet
@@ -603,7 +595,7 @@ impl<'a> QueryParams<'a> {
             start = end + 1;
             // A value ends the pair: where it starts in the request, and its block.
             let value_start = |value: &[u8]| pair_start + (pair.len() - value.len());
-            let value_block = |value: &[u8]| block_at(tail, at + value_start(value), value);
+            let value_block = |value: &[u8]| bytes_at(tail, at + value_start(value));
             if let Some(value) = value_of(pair, b"client")
                 && !std::mem::replace(&mut seen_client, true)
             {
@@ -851,7 +843,7 @@ mod tests {
             .as_bytes()
             .first_chunk::<16>()
             .map(|block| is_ipv4(text.len(), block));
-        let alone = is_ipv4(text.len(), &padded_block(text.as_bytes()));
+        let alone = is_ipv4(text.len(), &bytes_at(text.as_bytes(), 0));
         if let Some(followed) = followed {
             assert_eq!(followed, alone, "{text}: the bytes after the field changed the verdict");
         }

@@ -184,7 +184,7 @@ pub(crate) struct Vocabulary<T: 'static> {
 struct Word<T> {
     value: T,
     name: &'static [u8],
-    /// The name's first sixteen bytes, padded with zeros (which no line holds).
+    /// The name's first sixteen bytes, padded with zeros (never compared).
     head: [u8; 16],
 }
 
