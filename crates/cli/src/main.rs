@@ -2,7 +2,10 @@
 //! library crates, and prints; errors become one line and a hint on stderr.
 
 mod commands;
+#[cfg(test)]
+mod errors_said;
 mod output;
+mod progress;
 mod report;
 
 use std::process::ExitCode;
@@ -24,7 +27,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
     version,
     about = "Raw logs and a production database, developed into numbers people trust"
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -61,6 +64,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("DARKROOM_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
+        // Colour codes are for a terminal; in a file or CI log they are noise.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match cli.command {
         Command::Init(args) => commands::init::run(&args),

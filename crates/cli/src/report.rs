@@ -6,6 +6,7 @@ use darkroom_logs::LogsError;
 use darkroom_metrics::MetricsError;
 use darkroom_pipeline::{PipelineError, ProjectError};
 use darkroom_sim::SimError;
+use darkroom_sources::SourcesError;
 use darkroom_warehouse::WarehouseError;
 
 /// Exit code 1: the work failed. Exit code 2: bad usage or configuration.
@@ -22,18 +23,31 @@ pub struct UsageError {
 
 #[allow(clippy::print_stderr)]
 pub fn report(error: &anyhow::Error) -> ExitCode {
-    let (hint, code) = classify(error);
-    let message = error
-        .chain()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(": ")
-        .replace('\n', " ");
+    let (message, hint, code) = render(error);
     eprintln!("error: {message}");
     if !hint.is_empty() {
         eprintln!("hint: {hint}");
     }
     ExitCode::from(code)
+}
+
+/// The error's line, its hint and the exit code. Each cause is said once: a
+/// cause whose text an outer message already holds (most messages name their
+/// cause) is not repeated.
+pub fn render(error: &anyhow::Error) -> (String, &'static str, u8) {
+    let (hint, code) = classify(error);
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    (message, hint, code)
 }
 
 fn classify(error: &anyhow::Error) -> (&'static str, u8) {
@@ -61,6 +75,14 @@ fn classify(error: &anyhow::Error) -> (&'static str, u8) {
         }
         if let Some(e) = cause.downcast_ref::<WarehouseError>() {
             return warehouse(e);
+        }
+        if let Some(e) = cause.downcast_ref::<SourcesError>() {
+            let code = if matches!(e, SourcesError::UnknownScheme { .. }) {
+                BAD_USAGE
+            } else {
+                WORK_FAILED
+            };
+            return (e.hint(), code);
         }
         if let Some(e) = cause.downcast_ref::<MetricsError>() {
             return (e.hint(), if e.is_usage() { BAD_USAGE } else { WORK_FAILED });

@@ -69,6 +69,14 @@ pub fn gzip_input(file: File) -> GzipInput {
 
 /// The file inflated by libdeflate, if it is one member within the size bound and
 /// decompresses cleanly to the size its trailer states.
+///
+/// libdeflate inflates the first member only and does not say how much input it
+/// consumed (the `_ex` call that would is not in the safe wrapper), so a file of
+/// several members whose first and last inflate to the same size once passed as
+/// whole and lost every later member. Such a file has, right after its first
+/// member, that member's size (equal to `written`) followed by the next member's
+/// magic; a file with that pattern anywhere goes to the streaming reader, which
+/// reads every member. A chance match inside compressed data only costs speed.
 fn inflate_whole(compressed: &[u8]) -> Option<Vec<u8>> {
     let trailer: [u8; 4] = compressed.get(compressed.len().checked_sub(4)?..)?.try_into().ok()?;
     let stated = u64::from(u32::from_le_bytes(trailer));
@@ -79,13 +87,24 @@ fn inflate_whole(compressed: &[u8]) -> Option<Vec<u8>> {
     let mut plain = crate::spare_buffer::buffer_of_len(usize::try_from(stated).ok()?);
     // Several members, damage, or a trailer size that wrapped past 4 GiB: all errors here.
     match libdeflater::Decompressor::new().gzip_decompress(compressed, &mut plain) {
-        Ok(written) if written == plain.len() => Some(plain),
+        Ok(written) if written == plain.len() && !has_member_after_one_of(compressed, written) => Some(plain),
         _ => {
             crate::spare_buffer::recycle(plain);
             None
         }
     }
 }
+
+/// Whether a member that inflated to `size` bytes may be followed by another:
+/// its trailer's size field directly before a gzip magic.
+fn has_member_after_one_of(compressed: &[u8], size: usize) -> bool {
+    let mut boundary = [0u8; 6];
+    boundary[..4].copy_from_slice(&(size as u32).to_le_bytes());
+    boundary[4..].copy_from_slice(&GZIP_MAGIC);
+    memchr::memmem::find(compressed, &boundary).is_some()
+}
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// A reader that fails with the error it holds, once, then ends.
 struct FailOnce(Option<io::Error>);
@@ -122,6 +141,19 @@ mod tests {
         let mut two = gzip(b"first member\n");
         two.extend(gzip(b"second member\n"));
         assert_eq!(inflate_whole(&two), None);
+    }
+
+    /// Regression: two members that inflate to the same size (571 and 571 bytes
+    /// in the file an outside check found) passed libdeflate's size check and
+    /// the second member's lines were silently lost.
+    #[test]
+    fn two_members_of_equal_size_are_left_to_the_streaming_reader() {
+        let mut two = gzip(b"first member, five more words\n");
+        two.extend(gzip(b"other member, five more words\n"));
+        assert_eq!(inflate_whole(&two), None);
+        let mut same = gzip(b"the same member twice\n");
+        same.extend(gzip(b"the same member twice\n"));
+        assert_eq!(inflate_whole(&same), None);
     }
 
     #[test]

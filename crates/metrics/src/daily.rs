@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use darkroom_warehouse::EngineFailure;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use futures::{StreamExt, TryStreamExt};
@@ -111,11 +112,21 @@ async fn answer<'a>(ctx: &SessionContext, metric: &'a Metric, days: &[String]) -
 }
 
 async fn run(ctx: &SessionContext, metric: &Metric, sql: &str) -> Result<Vec<RecordBatch>, MetricsError> {
-    let frame = ctx.sql(sql).await.map_err(|e| sql_failed(metric, e))?;
+    let frame = ctx.sql(sql).await.map_err(|e| engine_failed(metric, &e))?;
     if frame.schema().fields().len() < 2 {
         return Err(shape_error(metric, "it must return the columns date and value"));
     }
-    frame.collect().await.map_err(|e| sql_failed(metric, e))
+    frame.collect().await.map_err(|e| engine_failed(metric, &e))
+}
+
+/// The metric's SQL failed in the engine; whether running it alone can mend
+/// that is decided here, while the error still has its type.
+fn engine_failed(metric: &Metric, error: &datafusion::error::DataFusionError) -> MetricsError {
+    MetricsError::MetricSql {
+        metric: metric.name.clone(),
+        message: error.to_string().split_whitespace().collect::<Vec<_>>().join(" "),
+        failure: EngineFailure::find(error),
+    }
 }
 
 fn date_column(metric: &Metric, batch: &RecordBatch, index: usize) -> Result<Date32Array, MetricsError> {
@@ -144,6 +155,7 @@ fn sql_failed(metric: &Metric, error: impl std::fmt::Display) -> MetricsError {
     MetricsError::MetricSql {
         metric: metric.name.clone(),
         message: error.to_string().split_whitespace().collect::<Vec<_>>().join(" "),
+        failure: None,
     }
 }
 
@@ -151,6 +163,7 @@ fn shape_error(metric: &Metric, message: &str) -> MetricsError {
     MetricsError::MetricSql {
         metric: metric.name.clone(),
         message: message.to_owned(),
+        failure: None,
     }
 }
 
@@ -255,12 +268,7 @@ pub fn restatements(published: &DayValues, new: &DayValues) -> Vec<Restatement> 
     new.iter()
         .filter_map(|(key, new_value)| {
             let old_value = published.get(key)?;
-            let same = match (old_value, new_value) {
-                (Some(a), Some(b)) => a.to_bits() == b.to_bits(),
-                (None, None) => true,
-                _ => false,
-            };
-            (!same).then(|| Restatement {
+            (!same_value(*old_value, *new_value)).then(|| Restatement {
                 day: key.0,
                 metric: key.1.clone(),
                 old_value: *old_value,
@@ -268,6 +276,61 @@ pub fn restatements(published: &DayValues, new: &DayValues) -> Vec<Restatement> 
             })
         })
         .collect()
+}
+
+/// The last recorded restatement of each (day, metric): (old, new).
+pub type RestatedValues = BTreeMap<(i32, String), (Option<f64>, Option<f64>)>;
+
+/// `restated` less those whose (day, metric) last recorded exactly this change:
+/// a run that recorded them died before the new values were published.
+pub fn not_yet_recorded(restated: Vec<Restatement>, recorded: &RestatedValues) -> Vec<Restatement> {
+    restated
+        .into_iter()
+        .filter(|r| {
+            recorded
+                .get(&(r.day, r.metric.clone()))
+                .is_none_or(|(old, new)| !same_value(*old, r.old_value) || !same_value(*new, r.new_value))
+        })
+        .collect()
+}
+
+/// Bitwise equality: a restatement is any change of the stored bits.
+fn same_value(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.to_bits() == b.to_bits(),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// Reads `date, metric, old_value, new_value` rows.
+pub fn restated_values_of(batches: &[RecordBatch]) -> Result<RestatedValues, MetricsError> {
+    let mut values = RestatedValues::new();
+    for batch in batches {
+        let bad = || query_error("reading the recorded restatements", "unexpected column types");
+        let dates = batch.column(0).as_any().downcast_ref::<Date32Array>().ok_or_else(bad)?;
+        let metrics = arrow::compute::cast(batch.column(1), &DataType::Utf8)
+            .map_err(|e| query_error("reading the recorded restatements", e))?;
+        let metrics = metrics.as_any().downcast_ref::<StringArray>().ok_or_else(bad)?;
+        let old = batch
+            .column(2)
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .ok_or_else(bad)?;
+        let new = batch
+            .column(3)
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .ok_or_else(bad)?;
+        for row in 0..batch.num_rows() {
+            let value = |a: &Float64Array| (!a.is_null(row)).then(|| a.value(row));
+            values.insert(
+                (dates.value(row), metrics.value(row).to_owned()),
+                (value(old), value(new)),
+            );
+        }
+    }
+    Ok(values)
 }
 
 pub fn restatements_batch(

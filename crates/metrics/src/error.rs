@@ -1,5 +1,7 @@
 use std::path::PathBuf;
 
+use darkroom_warehouse::EngineFailure;
+
 /// Everything that can go wrong reading the catalog or the plan, computing
 /// metrics, or writing a report. Each variant names the file, line, metric or
 /// table involved; [`MetricsError::hint`] says what to do.
@@ -22,7 +24,12 @@ pub enum MetricsError {
     DictionarySyntax { path: PathBuf, message: String },
 
     #[error("metric `{metric}`: its SQL failed: {message}")]
-    MetricSql { metric: String, message: String },
+    MetricSql {
+        metric: String,
+        message: String,
+        /// Set when another attempt, alone, can mend it.
+        failure: Option<EngineFailure>,
+    },
 
     #[error("{}, line {line}: {message}", path.display())]
     PlanRow { path: PathBuf, line: u64, message: String },
@@ -41,6 +48,14 @@ pub enum MetricsError {
 }
 
 impl MetricsError {
+    /// The engine failure behind this error, if another attempt alone can mend it.
+    pub fn engine_failure(&self) -> Option<EngineFailure> {
+        match self {
+            Self::MetricSql { failure, .. } => *failure,
+            _ => None,
+        }
+    }
+
     pub fn hint(&self) -> &'static str {
         match self {
             Self::Io { .. } => "check that the file exists and is readable",

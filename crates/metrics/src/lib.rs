@@ -14,9 +14,9 @@ mod tearsheet;
 
 pub use catalog::{CATALOG_FILE, Catalog, Computation, METRIC_DAYS, Metric, Stage, Team, Unit};
 pub use daily::{
-    DAILY_METRICS, DAILY_METRICS_BY_CLIENT, DailyMetrics, DayValues, METRIC_RESTATEMENTS, Restatement,
-    by_client_schema, compute, daily_metrics_schema, day_text, restatements, restatements_batch, restatements_schema,
-    values_of,
+    DAILY_METRICS, DAILY_METRICS_BY_CLIENT, DailyMetrics, DayValues, METRIC_RESTATEMENTS, RestatedValues, Restatement,
+    by_client_schema, compute, daily_metrics_schema, day_text, not_yet_recorded, restated_values_of, restatements,
+    restatements_batch, restatements_schema, values_of,
 };
 pub use dictionary::{ColumnEntry, DICTIONARY_FILE, Descriptions, Dictionary, TableEntry, TableWords};
 pub use error::MetricsError;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use darkroom_sources::SourcesError;
-use darkroom_warehouse::WarehouseError;
+use darkroom_warehouse::{EngineFailure, WarehouseError};
 
 use crate::project::ProjectError;
 
@@ -74,6 +74,21 @@ pub enum PipelineError {
     #[error("task {task} failed: {message}")]
     Task { task: String, message: String },
 
+    #[error("reading log archive {} crashed: {message}; the load stopped and recorded nothing of it", path.display())]
+    ParsePanicked { path: PathBuf, message: String },
+
+    #[error("log archive {} was chosen for the load but never read", path.display())]
+    FileNotRead { path: PathBuf },
+
+    /// A task's SQL failed in the engine.
+    #[error("task {task} failed: {message}")]
+    TaskSql {
+        task: String,
+        message: String,
+        /// Set when another attempt, alone, can mend it.
+        failure: Option<EngineFailure>,
+    },
+
     #[error("bad date {value:?}: expected YYYY-MM-DD")]
     BadDate { value: String },
 
@@ -85,6 +100,17 @@ pub enum PipelineError {
 }
 
 impl PipelineError {
+    /// The engine failure behind this error, if another attempt alone can
+    /// mend it: decided where the engine's typed error was still at hand.
+    pub fn engine_failure(&self) -> Option<EngineFailure> {
+        match self {
+            Self::TaskSql { failure, .. } => *failure,
+            Self::Warehouse(e) => e.engine_failure(),
+            Self::Metrics(e) => e.engine_failure(),
+            _ => None,
+        }
+    }
+
     pub fn hint(&self) -> &'static str {
         match self {
             Self::Project(e) => e.hint(),
@@ -108,7 +134,13 @@ impl PipelineError {
             Self::MetricReadsUnknownTable { .. } => {
                 "a metric in metrics.toml reads warehouse tables (`darkroom dag` lists each task's outputs); fix its table or SQL"
             }
-            Self::Task { .. } => "fix the cause above and run the same day again: the run resumes at the failed task",
+            Self::ParsePanicked { .. } | Self::FileNotRead { .. } => {
+                "this is a bug in darkroom's reader: keep the file, report it, and run the same day again \
+                 (the load retries every file it did not finish)"
+            }
+            Self::Task { .. } | Self::TaskSql { .. } => {
+                "fix the cause above and run the same day again: the run resumes at the failed task"
+            }
             Self::BadDate { .. } | Self::BackwardsRange { .. } => "dates are UTC days, YYYY-MM-DD, --from before --to",
             Self::RunFailed { .. } => {
                 "`darkroom sql \"SELECT * FROM etl_task_runs ORDER BY run_id DESC\"` shows each task's error; \

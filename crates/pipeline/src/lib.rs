@@ -6,7 +6,10 @@
 //! `models/*.sql` into one [`Dag`]; [`run_range`] runs it for each day, under
 //! the project's lock, recording every run in the state database.
 
+mod build_model;
+mod context;
 mod dag;
+mod days;
 mod error;
 mod load;
 mod lock;
@@ -19,10 +22,11 @@ mod snapshot;
 mod state;
 
 pub use dag::{Dag, Task, TaskKind};
+pub use days::{day_text, parse_day};
 pub use error::PipelineError;
 pub use lock::{LOCK_FILE, RunLock};
 pub use model::{Model, RUN_DAYS};
 pub use project::{LogFormat, PROJECT_FILE, Project, ProjectConfig, ProjectError};
-pub use runner::{RunOptions, RunReport, TaskReport, day_text, parse_day, project_dag, run_range};
+pub use runner::{RunOptions, RunReport, TaskReport, project_dag, run_range};
 pub use session::open_query_session;
 pub use state::{STATE_FILE, StateDb, TaskRecord, TaskState};

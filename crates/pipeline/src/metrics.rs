@@ -1,20 +1,22 @@
 //! The `daily_metrics` task: every metric of the catalog for the days the run
 //! touched, plus the day before each when it was already published (an upload
 //! session that crosses midnight, or late lines, change it), with every changed
-//! published value recorded in `metric_restatements`.
+//! published value recorded in `metric_restatements`, before the new values are
+//! published, and once.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use darkroom_metrics::{
-    Catalog, DAILY_METRICS, DAILY_METRICS_BY_CLIENT, DayValues, METRIC_RESTATEMENTS, compute, restatements,
-    restatements_batch, values_of,
+    Catalog, DAILY_METRICS, DAILY_METRICS_BY_CLIENT, DayValues, METRIC_RESTATEMENTS, RestatedValues, compute,
+    not_yet_recorded, restated_values_of, restatements, restatements_batch, values_of,
 };
 use darkroom_warehouse::WriteMode;
 use datafusion::prelude::SessionContext;
 
+use crate::context::{RunContext, TaskOutput};
+use crate::days::day_text;
 use crate::error::PipelineError;
-use crate::runner::{RunContext, TaskOutput, day_text};
 
 /// `sql` plans the metrics' SQL: the run's session, or one with spilling joins on a retry.
 pub async fn daily_metrics(
@@ -33,10 +35,24 @@ pub async fn daily_metrics(
 
     let computed = compute(sql, catalog, &days).await?;
     let restated = restatements(&published, &computed.totals);
+    // A run that died after recording these and before publishing the new
+    // values finds the old values still published: it must not record them twice.
+    let restated = not_yet_recorded(restated, &latest_restatements(&run, &published_days).await?);
     if !restated.is_empty() {
         tracing::info!(restated = restated.len(), "published metric values changed");
     }
     let mut output = TaskOutput::default();
+    // Restatements first: once the new values are published, the old ones are
+    // gone, so a run that died between the commits must not leave them unrecorded.
+    if !restated.is_empty() || !run.warehouse.exists(METRIC_RESTATEMENTS) {
+        let now = chrono::Utc::now().timestamp_micros();
+        let batch = restatements_batch(&restated, run.run_id, now)?;
+        let written = run
+            .write_batches(METRIC_RESTATEMENTS, None, batch, WriteMode::Append)
+            .await?;
+        output.record(METRIC_RESTATEMENTS, written);
+    }
+    fail::fail_point!("daily_metrics::after_restatements", |_| Err(stopped_by_test()));
     let replace = WriteMode::ReplaceDays {
         column: "date",
         days: &days,
@@ -45,6 +61,7 @@ pub async fn daily_metrics(
         .write_batches(DAILY_METRICS, Some("date"), computed.totals_batch()?, replace)
         .await?;
     output.record(DAILY_METRICS, written);
+    fail::fail_point!("daily_metrics::after_totals", |_| Err(stopped_by_test()));
     let written = run
         .write_batches(
             DAILY_METRICS_BY_CLIENT,
@@ -54,14 +71,6 @@ pub async fn daily_metrics(
         )
         .await?;
     output.record(DAILY_METRICS_BY_CLIENT, written);
-    if !restated.is_empty() || !run.warehouse.exists(METRIC_RESTATEMENTS) {
-        let now = chrono::Utc::now().timestamp_micros();
-        let batch = restatements_batch(&restated, run.run_id, now)?;
-        let written = run
-            .write_batches(METRIC_RESTATEMENTS, None, batch, WriteMode::Append)
-            .await?;
-        output.record(METRIC_RESTATEMENTS, written);
-    }
     output.touched_days.extend(days);
     if !restated.is_empty() {
         output.note = Some(format!(
@@ -70,6 +79,39 @@ pub async fn daily_metrics(
         ));
     }
     Ok(output)
+}
+
+/// What a fail point that stops the task between two commits returns.
+fn stopped_by_test() -> PipelineError {
+    PipelineError::Task {
+        task: DAILY_METRICS.into(),
+        message: "stopped between two commits by a test's fail point".into(),
+    }
+}
+
+/// The last restatement recorded for each (day, metric) of `days`.
+async fn latest_restatements(run: &RunContext, days: &BTreeSet<i32>) -> Result<RestatedValues, PipelineError> {
+    if !run.warehouse.exists(METRIC_RESTATEMENTS) || days.is_empty() {
+        return Ok(RestatedValues::new());
+    }
+    let list: Vec<String> = days.iter().map(|d| format!("DATE '{}'", day_text(*d))).collect();
+    let sql = format!(
+        "SELECT date, metric, old_value, new_value FROM (
+           SELECT *, row_number() OVER (PARTITION BY date, metric ORDER BY run_id DESC, restated_time DESC) AS newest
+           FROM {METRIC_RESTATEMENTS} WHERE date IN ({}))
+         WHERE newest = 1",
+        list.join(", ")
+    );
+    let batches = collect(run, &sql, "reading the recorded restatements").await?;
+    Ok(restated_values_of(&batches)?)
+}
+
+async fn collect(run: &RunContext, sql: &str, doing: &str) -> Result<Vec<arrow::array::RecordBatch>, PipelineError> {
+    let failed = |e: datafusion::error::DataFusionError| PipelineError::Task {
+        task: DAILY_METRICS.into(),
+        message: format!("{doing}: {e}"),
+    };
+    run.ctx.sql(sql).await.map_err(failed)?.collect().await.map_err(failed)
 }
 
 /// What `daily_metrics` holds now for `days`.
@@ -82,17 +124,6 @@ async fn published_values(run: &RunContext, days: &BTreeSet<i32>) -> Result<DayV
         "SELECT date, metric, value FROM {DAILY_METRICS} WHERE date IN ({})",
         list.join(", ")
     );
-    let failed = |e: datafusion::error::DataFusionError| PipelineError::Task {
-        task: DAILY_METRICS.into(),
-        message: format!("reading the published values: {e}"),
-    };
-    let batches = run
-        .ctx
-        .sql(&sql)
-        .await
-        .map_err(failed)?
-        .collect()
-        .await
-        .map_err(failed)?;
+    let batches = collect(run, &sql, "reading the published values").await?;
     Ok(values_of(&batches)?)
 }

@@ -9,9 +9,10 @@ use datafusion::error::DataFusionError;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::TryStreamExt;
 
+use crate::context::{RunContext, TaskOutput};
 use crate::dag::{SUBSCRIBER_SNAPSHOT, SUBSCRIBER_SNAPSHOTS, snapshot_table};
+use crate::days::day_text;
 use crate::error::PipelineError;
-use crate::runner::{RunContext, TaskOutput, day_text};
 
 const BATCH_ROWS: usize = 8192;
 

@@ -32,6 +32,9 @@ use crate::world::{SERVERS, SimEvent, World, WorldSpec};
 pub const WORLD_FILE: &str = "sim/world.toml";
 pub const TRUTH_METRICS_FILE: &str = "truth/daily_metrics.csv";
 pub const TRUTH_FUNNELS_FILE: &str = "truth/funnels.csv";
+/// What each fault damaged, for tests that check the warehouse against it.
+pub const TRUTH_FAULTS_FILE: &str = "truth/faults.csv";
+const FAULTS_HEADER: &str = "fault,day,file,lines,line_numbers,detail";
 const TRUTH_HEADER: &str = "date,metric,value";
 const STAGING: &str = "sim/.staging";
 
@@ -203,9 +206,15 @@ pub fn advance_each_day(
         if let Some(production) = &production {
             runtime.block_on(production.write(&changes, missing.as_deref()))?;
         }
-        let files = replay.files_written_on(day, &options.faults);
+        let (files, mut ledger) = replay.files_written_on(day, &options.faults);
         let written = stage_files(&staging, &files, &replay.world, day, &options.faults, spec.seed)?;
         publish(&staging, &outputs.logs, &written)?;
+        ledger.extend(written.iter().flat_map(StagedFile::ledger));
+        if let Some(txn_id) = &missing {
+            ledger.push(LedgerRow::new("missing_payment", "production", 1).with_detail(txn_id));
+        }
+        let ledger: Vec<String> = ledger.iter().map(|row| row.csv(day)).collect();
+        append_rows(&project_dir.join(TRUTH_FAULTS_FILE), FAULTS_HEADER, &ledger)?;
 
         let events = replay.by_date.get(&day).map(Vec::as_slice).unwrap_or_default();
         if let Some(path) = &outputs.google_analytics {
@@ -337,10 +346,11 @@ impl Replay {
         merged
     }
 
-    /// The events whose lines servers wrote during `day`, by file (hour start, server).
-    fn files_written_on(&self, day: i64, faults: &[Fault]) -> BTreeMap<(i64, u8), Vec<SimEvent>> {
+    /// The events whose lines servers wrote during `day`, by file (hour start,
+    /// server), and the ledger of the lines that `lossy_day` and `dead_server` lost.
+    fn files_written_on(&self, day: i64, faults: &[Fault]) -> (HourFiles, Vec<LedgerRow>) {
         // Every server rotates and archives a file every hour, empty when it was idle.
-        let mut files: BTreeMap<(i64, u8), Vec<SimEvent>> = (0..24)
+        let mut files: HourFiles = (0..24)
             .flat_map(|h| (0..SERVERS).map(move |s| ((day * MICROS_PER_DAY + h * MICROS_PER_HOUR, s), Vec::new())))
             .collect();
         for events in self.by_date.range(day - 1..=day).map(|(_, e)| e) {
@@ -349,6 +359,7 @@ impl Replay {
                 files.entry((hour, event.server)).or_default().push(*event);
             }
         }
+        let mut ledger = Vec::new();
         for ((hour, server), events) in &mut files {
             events.sort_by_key(|e| e.written);
             if faults
@@ -360,15 +371,29 @@ impl Replay {
                     i64::from(*server) + 100,
                     Stream::Faults,
                 );
+                let before = events.len();
                 events.retain(|_| !rng.chance(0.1));
+                let lost = (before - events.len()) as u64;
+                ledger.push(
+                    LedgerRow::new("lossy_day", &archive_name(*hour, *server, false), lost)
+                        .with_detail(&format!("kept={}", events.len())),
+                );
             }
         }
-        files.retain(|(hour, server), _| {
-            !faults.iter().any(
+        files.retain(|(hour, server), events| {
+            let dead = faults.iter().any(
                 |f| matches!(f, Fault::DeadServer { server: s, hour: h } if h == hour && *s == server_name(*server)),
-            )
+            );
+            if dead {
+                ledger.push(LedgerRow::new(
+                    "dead_server",
+                    &archive_name(*hour, *server, false),
+                    events.len() as u64,
+                ));
+            }
+            !dead
         });
-        files
+        (files, ledger)
     }
 
     fn forget_before(&mut self, day: i64) {
@@ -382,6 +407,9 @@ pub fn server_name(server: u8) -> String {
     format!("api-{:02}", server + 1)
 }
 
+/// The events of each archive file of a day, by (hour start, server).
+type HourFiles = BTreeMap<(i64, u8), Vec<SimEvent>>;
+
 /// One file written to staging, and where it goes.
 #[derive(Debug)]
 struct StagedFile {
@@ -389,11 +417,86 @@ struct StagedFile {
     lines: u64,
     uncompressed: u64,
     compressed: u64,
+    /// 1-based numbers of the lines `bad_lines` malformed.
+    malformed: Vec<u64>,
+    /// Cut in the middle of its gzip stream by `corrupt_gzip`.
+    corrupt: bool,
+    /// A byte-identical copy of another file, written by `duplicate_upload`.
+    duplicate: bool,
+}
+
+impl StagedFile {
+    fn ledger(&self) -> Vec<LedgerRow> {
+        let file = self.relative.to_string_lossy().into_owned();
+        let mut rows = Vec::new();
+        if !self.malformed.is_empty() {
+            let mut row = LedgerRow::new("bad_lines", &file, self.malformed.len() as u64);
+            row.line_numbers.clone_from(&self.malformed);
+            rows.push(row);
+        }
+        if self.corrupt {
+            rows.push(LedgerRow::new("corrupt_gzip", &file, self.lines));
+        }
+        if self.duplicate {
+            rows.push(LedgerRow::new("duplicate_upload", &file, self.lines));
+        }
+        rows
+    }
+}
+
+/// One row of `truth/faults.csv`: what a fault did to one file (or to production).
+#[derive(Debug)]
+struct LedgerRow {
+    fault: &'static str,
+    /// The archive's path below the logs folder, as `etl_log_files.source_file` names it.
+    file: String,
+    /// Lines malformed, lost, or in the damaged or copied file.
+    lines: u64,
+    line_numbers: Vec<u64>,
+    detail: String,
+}
+
+impl LedgerRow {
+    fn new(fault: &'static str, file: &str, lines: u64) -> Self {
+        Self {
+            fault,
+            file: file.to_owned(),
+            lines,
+            line_numbers: Vec::new(),
+            detail: String::new(),
+        }
+    }
+
+    fn with_detail(mut self, detail: &str) -> Self {
+        detail.clone_into(&mut self.detail);
+        self
+    }
+
+    fn csv(&self, day: i64) -> String {
+        let numbers: Vec<String> = self.line_numbers.iter().map(u64::to_string).collect();
+        format!(
+            "{},{},{},{},{},{}",
+            self.fault,
+            date(day),
+            self.file,
+            self.lines,
+            numbers.join(" "),
+            self.detail
+        )
+    }
+}
+
+/// An archive's path below the logs folder: `YYYY/MM/DD/HH/<server>.log.gz`.
+fn archive_name(hour: i64, server: u8, retry: bool) -> String {
+    let hour_dir = date(hour.div_euclid(MICROS_PER_DAY)).format("%Y/%m/%d").to_string()
+        + &format!("/{:02}", hour.rem_euclid(MICROS_PER_DAY) / MICROS_PER_HOUR);
+    let retry = if retry { ".retry" } else { "" };
+    format!("{hour_dir}/{}{retry}.log.gz", server_name(server))
 }
 
 fn stage_files(
     staging: &Path,
-    files: &BTreeMap<(i64, u8), Vec<SimEvent>>,
+    files: &HourFiles,
     world: &World,
     day: i64,
     faults: &[Fault],
@@ -421,6 +524,7 @@ fn stage_files(
             let mut text = String::with_capacity(events.len() * 140);
             let mut bytes = Vec::with_capacity(events.len() * 140);
             let mut rng = Random::new(seed ^ (*hour as u64), i64::from(*server), Stream::Faults);
+            let mut malformed = Vec::new();
             for (n, event) in events.iter().enumerate() {
                 text.clear();
                 write_line(&mut text, event, &world.visitors[event.visitor as usize]);
@@ -428,6 +532,7 @@ fn stage_files(
                     Some(rate) if rng.chance(rate) => {
                         bytes.extend_from_slice(&malform(text.trim_end_matches('\n'), n % MALFORMED_KINDS));
                         bytes.push(b'\n');
+                        malformed.push(n as u64 + 1);
                     }
                     _ => bytes.extend_from_slice(text.as_bytes()),
                 }
@@ -439,19 +544,24 @@ fn stage_files(
             if corrupt == Some(index) {
                 compressed.truncate(compressed.len() / 2);
             }
-            let hour_dir = date(hour.div_euclid(MICROS_PER_DAY)).format("%Y/%m/%d").to_string()
-                + &format!("/{:02}", hour.rem_euclid(MICROS_PER_DAY) / MICROS_PER_HOUR);
-            let name = server_name(*server);
             let mut out = vec![StagedFile {
-                relative: PathBuf::from(&hour_dir).join(format!("{name}.log.gz")),
+                relative: PathBuf::from(archive_name(*hour, *server, false)),
                 lines: events.len() as u64,
                 uncompressed: bytes.len() as u64,
                 compressed: compressed.len() as u64,
+                malformed,
+                corrupt: corrupt == Some(index),
+                duplicate: false,
             }];
             if duplicate == Some(index) {
                 out.push(StagedFile {
-                    relative: PathBuf::from(&hour_dir).join(format!("{name}.retry.log.gz")),
-                    ..out[0]
+                    relative: PathBuf::from(archive_name(*hour, *server, true)),
+                    lines: out[0].lines,
+                    uncompressed: out[0].uncompressed,
+                    compressed: out[0].compressed,
+                    malformed: Vec::new(),
+                    corrupt: out[0].corrupt,
+                    duplicate: true,
                 });
             }
             for file in &out {

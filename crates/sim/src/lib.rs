@@ -21,8 +21,8 @@ mod truth;
 mod world;
 
 pub use advance::{
-    AdvanceOptions, AdvanceReport, Outputs, TRUTH_FUNNELS_FILE, TRUTH_METRICS_FILE, WORLD_FILE, advance,
-    advance_each_day, server_name,
+    AdvanceOptions, AdvanceReport, Outputs, TRUTH_FAULTS_FILE, TRUTH_FUNNELS_FILE, TRUTH_METRICS_FILE, WORLD_FILE,
+    advance, advance_each_day, server_name,
 };
 pub use calendar::{date, parse_date};
 pub use commerce::{Payment, Plan, Provider, StockPurchase, Subscription};

@@ -52,8 +52,8 @@ impl SourcesError {
                 "check that the database is running and that [sources.production] url in darkroom.toml is right"
             }
             Self::MissingTable { .. } | Self::MissingColumn { .. } | Self::RetypedColumn { .. } => {
-                "production's schema changed: update the models and the expected schema (crates/sources) to match, \
-                 or undo the change; the warehouse keeps its last good tables meanwhile"
+                "production's schema changed under the warehouse: undo the change (or give production a view with \
+                 the old columns) and run the same day again; the warehouse keeps its last good tables meanwhile"
             }
             Self::Query { .. } => "the message above is the database's; fix the cause and run again",
             Self::BadValue { .. } => "fix that row in production, or the models that expect this type",

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -26,6 +26,7 @@ use url::Url;
 
 use crate::encoding::{SAMPLE_ROWS, writer_properties};
 use crate::error::WarehouseError;
+use crate::failure::{EngineFailure, root_message};
 
 /// The folder every table lives under.
 #[derive(Debug, Clone)]
@@ -137,16 +138,28 @@ impl Warehouse {
         mode: WriteMode<'_>,
     ) -> Result<Written, WarehouseError> {
         let rows = Arc::new(AtomicU64::new(0));
+        // deltalake turns its input's error into text; what it was is kept here first.
+        let input_failed: Arc<Mutex<Option<WarehouseError>>> = Arc::default();
         let schema = input.schema();
         let (sample, input) = sample_first_rows(input).await;
         let properties = writer_properties(&sample);
         let counted: SendableRecordBatchStream = {
             let rows = Arc::clone(&rows);
+            let input_failed = Arc::clone(&input_failed);
+            let table = table.to_owned();
             Box::pin(RecordBatchStreamAdapter::new(
                 Arc::clone(&schema),
-                input.inspect(move |batch| {
-                    if let Ok(batch) = batch {
+                input.inspect(move |batch| match batch {
+                    Ok(batch) => {
                         rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+                    }
+                    Err(error) => {
+                        let mut slot = input_failed.lock().unwrap_or_else(PoisonError::into_inner);
+                        slot.get_or_insert_with(|| WarehouseError::Input {
+                            table: table.clone(),
+                            message: root_message(error),
+                            failure: EngineFailure::find(error),
+                        });
                     }
                 }),
             ))
@@ -186,7 +199,13 @@ impl Warehouse {
                 .with_save_mode(SaveMode::Overwrite)
                 .with_replace_where(days_predicate(column, days)),
         };
-        let written = builder.await.map_err(delta_error(table))?;
+        let written = match builder.await {
+            Ok(written) => written,
+            Err(error) => {
+                let input_error = input_failed.lock().unwrap_or_else(PoisonError::into_inner).take();
+                return Err(input_error.unwrap_or_else(|| delta_error(table)(error)));
+            }
+        };
         Ok(Written {
             version: written.version().map_or(0, |v| v as i64),
             rows: rows.load(Ordering::Relaxed),

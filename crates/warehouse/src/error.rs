@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::failure::EngineFailure;
+
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
     #[error("SQL error: {message}")]
@@ -32,6 +34,15 @@ pub enum WarehouseError {
     #[error("warehouse table {table}: {message}")]
     Delta { table: String, message: String },
 
+    /// The rows being written failed to come: the SQL or the reader producing them.
+    #[error("writing table {table}: {message}")]
+    Input {
+        table: String,
+        message: String,
+        /// Set when another attempt, alone, can mend it.
+        failure: Option<EngineFailure>,
+    },
+
     #[error("the warehouse has no table {table} yet")]
     NoSuchTable { table: String },
 
@@ -44,6 +55,15 @@ pub enum WarehouseError {
 }
 
 impl WarehouseError {
+    /// The engine failure behind this error, if another attempt alone can mend it.
+    pub fn engine_failure(&self) -> Option<EngineFailure> {
+        match self {
+            Self::Input { failure, .. } => *failure,
+            Self::MemoryLimit { .. } => Some(EngineFailure::OutOfMemory),
+            _ => None,
+        }
+    }
+
     /// What the user can do about it.
     pub fn hint(&self) -> &'static str {
         match self {
@@ -63,6 +83,16 @@ impl WarehouseError {
             Self::Logs(e) => e.hint(),
             Self::Archive { hint, .. } => hint,
             Self::Register { .. } => "check the table's path in darkroom.toml",
+            Self::Input {
+                failure: Some(EngineFailure::OutOfMemory),
+                ..
+            } => {
+                "the SQL writing the table ran out of the run's memory; raise [run] memory_limit_mb in darkroom.toml \
+                 and run the same day again"
+            }
+            Self::Input { .. } => {
+                "the table was left at its last good version; fix the cause above and run the same day again"
+            }
             Self::Delta { .. } => {
                 "the table was left at its last good version; fix the cause above and run `darkroom run` again"
             }

@@ -8,6 +8,7 @@
 mod delta;
 mod encoding;
 mod error;
+mod failure;
 mod resident;
 mod session;
 mod sort_merge_filter;
@@ -15,4 +16,5 @@ mod sort_merge_filter;
 pub use delta::{Warehouse, WriteMode, Written, days_predicate};
 pub use encoding::{SAMPLE_ROWS, writer_properties};
 pub use error::WarehouseError;
-pub use session::{QueryLimits, QuerySession, engine_panicked, ran_out_of_memory, run_session, with_spilling_joins};
+pub use failure::EngineFailure;
+pub use session::{QueryLimits, QuerySession, run_session, with_spilling_joins};

@@ -13,6 +13,7 @@ use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 
 use crate::error::WarehouseError;
+use crate::failure::{EngineFailure, root_message};
 use crate::resident::{Stop, watch};
 use crate::sort_merge_filter::NullableSortMergeJoinFilters;
 
@@ -157,7 +158,7 @@ impl QuerySession {
             .create_logical_plan(sql)
             .await
             .map_err(|e| WarehouseError::Sql {
-                message: root_message(e),
+                message: root_message(&e),
             })?;
         SQLOptions::new()
             .with_allow_ddl(false)
@@ -165,14 +166,14 @@ impl QuerySession {
             .with_allow_statements(false)
             .verify_plan(&plan)
             .map_err(|e| WarehouseError::NotReadOnly {
-                message: root_message(e),
+                message: root_message(&e),
             })?;
         let frame = self
             .ctx
             .execute_logical_plan(plan)
             .await
             .map_err(|e| WarehouseError::Sql {
-                message: root_message(e),
+                message: root_message(&e),
             })?;
         let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
         let limit_bytes = self.limits.memory_limit_mb.saturating_mul(1024 * 1024);
@@ -217,8 +218,8 @@ impl QuerySession {
                 hint: logs.hint(),
             };
         }
-        let message = root_message(error);
-        if ran_out_of_memory(&message) {
+        let message = root_message(&error);
+        if EngineFailure::find(&error) == Some(EngineFailure::OutOfMemory) {
             WarehouseError::MemoryLimit {
                 limit_mb: self.limits.memory_limit_mb,
                 message,
@@ -227,42 +228,4 @@ impl QuerySession {
             WarehouseError::Execution { message }
         }
     }
-}
-
-/// Whether an error's text is DataFusion's for a query past its memory pool:
-/// a refused reservation (a hash table), or a sort whose spill ran short. Errors
-/// reach the run wrapped by deltalake or a metric, so only the words are left to match.
-pub fn ran_out_of_memory(message: &str) -> bool {
-    message.contains("Resources exhausted") || message.contains("Not enough memory")
-}
-
-/// Whether an error's text is a panic inside DataFusion's execution, which
-/// reaches the caller as a failed join of the task that panicked.
-pub fn engine_panicked(message: &str) -> bool {
-    message.contains("panicked with message")
-}
-
-/// DataFusion nests context around errors; users need the innermost cause, on one line.
-fn root_message(error: DataFusionError) -> String {
-    let mut error = error;
-    loop {
-        error = match error {
-            DataFusionError::Context(_, inner) => *inner,
-            DataFusionError::Shared(shared) => match Arc::try_unwrap(shared) {
-                Ok(inner) => inner,
-                Err(shared) => return one_line(&shared.to_string()),
-            },
-            // The variant names the engine's phase; users need only the message.
-            DataFusionError::Plan(message)
-            | DataFusionError::Execution(message)
-            | DataFusionError::NotImplemented(message) => {
-                return one_line(&message);
-            }
-            other => return one_line(&other.to_string()),
-        }
-    }
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -3,6 +3,8 @@ use std::path::PathBuf;
 
 use darkroom_pipeline::{Project, RunOptions, parse_day, run_range};
 
+use crate::progress::DayProgress;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Days of the photo site to generate.
@@ -22,13 +24,15 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let mut failure: Option<anyhow::Error> = None;
     let mut runs = 0;
+    let mut progress = DayProgress::new(u64::from(args.days), "days generated and run");
     // Each night sees only the days before it: the subscriber snapshot must be taken
     // while production still shows the end of its day.
     let report = super::sim::advance_each_day(&super::sim::AdvanceArgs::new(dir.clone(), args.days), |day| {
         let ran = parse_day(day).map_err(anyhow::Error::from).and_then(|day| {
             runtime
                 .block_on(run_range(&project, day, day, RunOptions { force: false }, |report| {
-                    super::run::print_report(report, false);
+                    super::run::print_report(report, false, &progress);
+                    progress.day_done(&report.day, report.tasks.iter().map(|t| t.rows_written).sum());
                 }))
                 .map_err(anyhow::Error::from)
         });
@@ -42,7 +46,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 ControlFlow::Break(())
             }
         }
-    })?;
+    });
+    progress.finish();
+    let report = report?;
     if let Some(error) = failure {
         return Err(error);
     }

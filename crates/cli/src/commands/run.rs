@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use darkroom_pipeline::{RunOptions, RunReport, TaskState, parse_day, run_range};
 
+use crate::progress::DayProgress;
 use crate::report::UsageError;
 
 #[derive(Debug, clap::Args)]
@@ -41,23 +42,28 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     };
     let verbose = args.verbose;
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(run_range(
+    let days = u64::try_from(i64::from(last) - i64::from(first) + 1).unwrap_or(0);
+    let mut progress = DayProgress::new(days, "nights run");
+    let ran = runtime.block_on(run_range(
         &project,
         first,
         last,
         RunOptions { force: args.force },
         |report| {
-            print_report(report, verbose);
+            print_report(report, verbose, &progress);
+            progress.day_done(&report.day, report.tasks.iter().map(|t| t.rows_written).sum());
         },
-    ))?;
+    ));
+    progress.finish();
+    ran?;
     Ok(())
 }
 
-pub fn print_report(report: &RunReport, verbose: bool) {
+pub fn print_report(report: &RunReport, verbose: bool, progress: &DayProgress) {
     let count = |state: TaskState| report.tasks.iter().filter(|t| t.state == state).count();
     let rows: u64 = report.tasks.iter().map(|t| t.rows_written).sum();
     let failed = count(TaskState::Failed);
-    crate::say(&format!(
+    progress.println(&format!(
         "{}: run {} {} in {:.1} s: {} tasks ran, {} were complete already, {} failed, {} not run; {rows} rows written",
         report.day,
         report.run_id,
@@ -85,6 +91,6 @@ pub fn print_report(report: &RunReport, verbose: bool) {
         } else if let Some(note) = task.note.as_deref().filter(|n| *n != "complete") {
             line.push_str(&format!("  ({note})"));
         }
-        crate::say(&line);
+        progress.println(&line);
     }
 }

@@ -3,6 +3,8 @@ use std::path::PathBuf;
 use darkroom_pipeline::Project;
 use darkroom_sim::{AdvanceOptions, AdvanceReport, Fault, Outputs, SimError};
 
+use crate::progress::DayProgress;
+
 #[derive(Debug, clap::Subcommand)]
 pub enum SimCommand {
     /// Grow the synthetic photo site in project DIR by N days.
@@ -34,7 +36,13 @@ pub struct AdvanceArgs {
 pub fn run(command: SimCommand) -> anyhow::Result<()> {
     match command {
         SimCommand::Advance(args) => {
-            let report = advance(&args)?;
+            let mut progress = DayProgress::new(u64::from(args.days), "days generated");
+            let report = advance_each_day(&args, |day| {
+                progress.day_done(day, 0);
+                std::ops::ControlFlow::Continue(())
+            });
+            progress.finish();
+            let report = report?;
             crate::say(&format!(
                 "generated {} to {}: {} files, {} lines, {:.1} MB of logs ({:.1} MB gzipped)",
                 report.first_day,
@@ -47,10 +55,6 @@ pub fn run(command: SimCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-pub fn advance(args: &AdvanceArgs) -> anyhow::Result<AdvanceReport> {
-    advance_each_day(args, |_| std::ops::ControlFlow::Continue(()))
 }
 
 pub fn advance_each_day(

@@ -18,6 +18,7 @@ pub struct Args {
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let project = super::load_project(args.project.as_ref())?;
     let runtime = tokio::runtime::Runtime::new()?;
+    let spinner = crate::progress::Spinner::new("running the query");
     let answered = runtime.block_on(async {
         let session = open_query_session(&project).await?;
         anyhow::Ok(session.query_with_schema(&args.query).await?)
@@ -25,6 +26,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     // A query stopped at a limit may still hold a worker in a long computation;
     // dropping the runtime would wait for it, so the error would wait too.
     runtime.shutdown_background();
+    drop(spinner);
     let (schema, batches) = answered?;
     let stdout = std::io::stdout();
     write_batches(&mut stdout.lock(), &schema, &batches, args.format)

@@ -106,6 +106,21 @@ fn every_member_of_a_multi_member_gzip_is_read() {
     assert_eq!(result.stats.corrupt, None);
 }
 
+/// Regression: the file an outside check found, ten good lines as two gzip
+/// members that each inflate to the same size, loaded as its first five lines.
+#[test]
+fn two_gzip_members_of_equal_size_keep_all_ten_lines() {
+    let five = format!("{GOOD}\n").repeat(5);
+    let mut compressed = gzip(five.as_bytes());
+    compressed.extend(gzip(five.as_bytes()));
+    let result = read_file_bytes("api-01.log.gz", &compressed, 100);
+    assert_accounted(&result);
+    assert_eq!(
+        (result.stats.lines, result.stats.events, result.stats.corrupt.clone()),
+        (10, 10, None)
+    );
+}
+
 #[test]
 fn corrupt_gzip_keeps_the_lines_before_the_damage_and_marks_the_file() {
     let text: String = (0..20_000).map(|_| format!("{GOOD}\n")).collect();

@@ -98,6 +98,41 @@ proptest! {
         prop_assert_eq!(result.stats.lines as usize, lines.len() + lines.iter().map(|l| l.iter().filter(|&&b| b == b'\n').count()).sum::<usize>());
     }
 
+    /// Regression for a file of two gzip members of equal inflated size, which
+    /// was read as its first member alone: whatever the members' number and
+    /// sizes (equal ones included, up to a whole member repeated), every line
+    /// is read back, in order.
+    #[test]
+    fn every_gzip_member_is_read_whatever_their_sizes(
+        lines in proptest::collection::vec(line_with_odd_bytes(), 1..40),
+        cuts in proptest::collection::vec(any::<usize>(), 0..6),
+        repeat_first_member in any::<bool>(),
+    ) {
+        let mut text = Vec::new();
+        for line in &lines {
+            text.extend_from_slice(line);
+            text.push(b'\n');
+        }
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (text.len() + 1)).collect();
+        cuts.push(0);
+        cuts.push(text.len());
+        cuts.sort_unstable();
+        let mut members: Vec<&[u8]> = cuts.windows(2).map(|w| &text[w[0]..w[1]]).collect();
+        if repeat_first_member {
+            // Two identical members: equal sizes and equal checksums.
+            members.insert(0, members[0]);
+        }
+        let plain: Vec<u8> = members.concat();
+        let compressed: Vec<u8> = members.iter().flat_map(|m| gzip(m)).collect();
+        let from_gzip = read_file_bytes("api-01.log.gz", &compressed, 7);
+        let from_plain = read_file_bytes("api-01.log", &plain, 7);
+        assert_accounted(&from_gzip);
+        prop_assert_eq!(from_gzip.stats.corrupt.as_deref(), None);
+        prop_assert_eq!(from_gzip.stats.lines, from_plain.stats.lines);
+        prop_assert_eq!(from_gzip.strings("request"), from_plain.strings("request"));
+        prop_assert_eq!(from_gzip.reasons(), from_plain.reasons());
+    }
+
     #[test]
     fn arbitrary_bytes_as_gzip_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048), cut in any::<usize>()) {
         let compressed = gzip(&bytes);

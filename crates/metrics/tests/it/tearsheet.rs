@@ -125,8 +125,68 @@ fn weekly_numbers_are_daily_averages_beside_the_plan_grouped_by_team() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("t.xlsx");
     sheet.write_xlsx(&path).expect("xlsx");
-    let bytes = std::fs::read(&path).expect("read");
-    assert_eq!(&bytes[..2], b"PK", "an xlsx is a zip");
+    assert_xlsx_matches_csv(&path, &csv);
+}
+
+/// Reads the workbook back (calamine, not the writer) and compares every
+/// number of the Tearsheet sheet with the CSV's, cell by cell, at the CSV's precision.
+fn assert_xlsx_matches_csv(path: &Path, csv: &str) {
+    use calamine::{Data, Reader, Xlsx, open_workbook};
+    let mut workbook: Xlsx<_> = open_workbook(path).expect("the xlsx opens");
+    let sheet = workbook.worksheet_range("Tearsheet").expect("a Tearsheet sheet");
+    let text = |row: u32, column: u32| match sheet.get_value((row, column)) {
+        Some(Data::String(s)) => s.clone(),
+        Some(Data::Float(f)) => f.to_string(),
+        Some(Data::Int(i)) => i.to_string(),
+        _ => String::new(),
+    };
+    // Each metric's row under its team's heading, and each week's first column.
+    let mut rows = std::collections::BTreeMap::new();
+    let mut team = String::new();
+    for row in 3..sheet.end().map_or(0, |(r, _)| r + 1) {
+        let (first, unit) = (text(row, 0), text(row, 1));
+        if unit.is_empty() {
+            team = first;
+        } else {
+            rows.insert((team.clone(), first), row);
+        }
+    }
+    let mut columns = std::collections::BTreeMap::new();
+    for column in (2..sheet.end().map_or(0, |(_, c)| c + 1)).step_by(3) {
+        if let Some(week) = text(1, column).strip_prefix("week of ") {
+            columns.insert(week.to_owned(), column);
+        }
+    }
+    let mut compared = 0;
+    for line in csv.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let [team, metric, _unit, week, _days, actual, plan, diff] = fields[..] else {
+            panic!("{line}")
+        };
+        let row = rows[&(team.to_owned(), metric.to_owned())];
+        let column = columns[week];
+        let same_at_csv_precision = |csv_value: &str, cell: u32, what: &str| {
+            let decimals = csv_value.split_once('.').map_or(0, |(_, d)| d.len());
+            let Some(Data::Float(value)) = sheet.get_value((row, cell)) else {
+                panic!("{metric} {week} {what}: no number in the xlsx for {csv_value}")
+            };
+            assert_eq!(format!("{value:.decimals$}"), csv_value, "{metric} {week} {what}");
+        };
+        if actual.is_empty() {
+            assert_eq!(text(row, column), "no data", "{metric} {week}");
+        } else {
+            same_at_csv_precision(actual, column, "actual");
+        }
+        for (csv_value, cell, what) in [(plan, column + 1, "plan"), (diff, column + 2, "vs plan")] {
+            if csv_value.is_empty() {
+                assert_eq!(text(row, cell), "", "{metric} {week} {what}");
+            } else {
+                same_at_csv_precision(csv_value, cell, what);
+            }
+        }
+        compared += 1;
+    }
+    assert!(compared >= 10, "{compared} cells compared");
 }
 
 #[test]

@@ -252,3 +252,59 @@ fn a_state_db_from_before_task_notes_keeps_its_history_and_gains_the_column() {
         .collect();
     assert_eq!(notes, [None, Some("ran again alone".to_owned())]);
 }
+
+/// `metric_restatements`, `daily_metrics` and `daily_metrics_by_client`, row by row.
+#[derive(Debug, PartialEq)]
+struct Published {
+    restated: Vec<Vec<String>>,
+    totals: Vec<Vec<String>>,
+    by_client: Vec<Vec<String>>,
+}
+
+/// What a site of two days published, the second run stopped by `fail_point`
+/// (if any) between two of the task's commits, then run again.
+fn restated_after_stopping_at(fail_point: Option<&str>) -> Published {
+    let site = TestProject::new();
+    site.grow_and_run(1, 2000, "");
+    site.advance(1, 2000, "");
+    if let Some(point) = fail_point {
+        fail::cfg(point, "return").expect("fail point");
+        let error = site
+            .run(&day(1), false)
+            .expect_err("the task stops between its commits");
+        assert!(matches!(error, PipelineError::RunFailed { .. }), "{error}");
+        fail::remove(point);
+    }
+    let resumed = site.run(&day(1), false).expect("the rerun succeeds");
+    assert!(resumed[0].failed().is_empty());
+    let restated =
+        site.query("SELECT CAST(date AS VARCHAR), metric, old_value, new_value FROM metric_restatements ORDER BY 1, 2");
+    let totals = site.query("SELECT CAST(date AS VARCHAR), metric, value FROM daily_metrics ORDER BY 1, 2");
+    let by_client =
+        site.query("SELECT CAST(date AS VARCHAR), metric, client, value FROM daily_metrics_by_client ORDER BY 1, 2, 3");
+    Published {
+        restated,
+        totals,
+        by_client,
+    }
+}
+
+/// Regression: `daily_metrics` published the new values before recording the
+/// change, so a run that died between the two commits lost the old value for
+/// good. Stopped between any two of its commits, the rerun leaves the same
+/// restatements (each once) and the same values as a run never stopped.
+#[test]
+fn a_restatement_survives_a_run_stopped_between_its_commits() {
+    let uninterrupted = restated_after_stopping_at(None);
+    assert!(
+        !uninterrupted.restated.is_empty(),
+        "the second night's late lines restate the first day"
+    );
+    for point in ["daily_metrics::after_restatements", "daily_metrics::after_totals"] {
+        assert_eq!(
+            restated_after_stopping_at(Some(point)),
+            uninterrupted,
+            "stopped at {point}"
+        );
+    }
+}

@@ -345,6 +345,7 @@ fn faults_lose_only_what_the_archive_lost_and_count_a_retried_file_once() {
     assert_eq!(duplicates[0][2], "0");
     let corrupt = site.query("SELECT count(*) FROM etl_log_files WHERE corrupt IS NOT NULL");
     assert_eq!(corrupt, vec![vec!["1".to_owned()]]);
+    assert_warehouse_matches_fault_ledger(&site);
 
     // Money comes from production, which the log faults do not touch; the missing
     // payment is missing from the warehouse's source, as the fault says.
@@ -376,4 +377,127 @@ fn faults_lose_only_what_the_archive_lost_and_count_a_retried_file_once() {
         .map(|m| number(&truth[&(day(40), (*m).to_owned())]))
         .sum();
     assert_eq!(payments_on_fault_day, true_payments - 1.0);
+}
+
+/// One row of `truth/faults.csv`, the simulator's own record of what each fault damaged.
+struct LedgerRow {
+    fault: String,
+    file: String,
+    lines: u64,
+    line_numbers: Vec<u64>,
+    detail: String,
+}
+
+fn fault_ledger(site: &TestProject) -> Vec<LedgerRow> {
+    let text = std::fs::read_to_string(site.path().join(darkroom_sim::TRUTH_FAULTS_FILE)).expect("fault ledger");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("fault,day,file,lines,line_numbers,detail"));
+    lines
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            assert_eq!(fields.len(), 6, "{line}");
+            LedgerRow {
+                fault: fields[0].to_owned(),
+                file: fields[2].to_owned(),
+                lines: fields[3].parse().expect("a count"),
+                line_numbers: fields[4]
+                    .split_whitespace()
+                    .map(|n| n.parse().expect("a line number"))
+                    .collect(),
+                detail: fields[5].to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// The quarantine and `etl_log_files` against the simulator's fault ledger, an
+/// oracle outside the parser: the same lines, files and transactions it damaged.
+fn assert_warehouse_matches_fault_ledger(site: &TestProject) {
+    let ledger = fault_ledger(site);
+    let of = |fault: &'static str| ledger.iter().filter(move |row| row.fault == fault);
+    let corrupt: Vec<&LedgerRow> = of("corrupt_gzip").collect();
+    assert_eq!(corrupt.len(), 1);
+    let corrupt_file = corrupt[0].file.clone();
+    let marked = site.query("SELECT source_file FROM etl_log_files WHERE corrupt IS NOT NULL");
+    assert_eq!(marked, vec![vec![corrupt_file.clone()]]);
+
+    // Every malformed line, and nothing else, is quarantined under its own file
+    // and line number (the corrupt file keeps only the lines before its damage).
+    let mut quarantined: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for row in site.query("SELECT source_file, line_number FROM etl_quarantine ORDER BY 1, 2") {
+        quarantined
+            .entry(row[0].clone())
+            .or_default()
+            .push(number(&row[1]) as u64);
+    }
+    let malformed: BTreeMap<String, Vec<u64>> = of("bad_lines")
+        .map(|row| (row.file.clone(), row.line_numbers.clone()))
+        .collect();
+    assert!(
+        malformed.values().map(Vec::len).sum::<usize>() > 100,
+        "the world has bad lines"
+    );
+    for row in of("bad_lines") {
+        assert_eq!(row.lines as usize, row.line_numbers.len());
+    }
+    for (file, lines) in &quarantined {
+        let none = Vec::new();
+        let expected = malformed.get(file).unwrap_or(&none);
+        if *file == corrupt_file {
+            // Lines before the damage, and the one line the cut went through.
+            let (cut, before) = lines.split_last().expect("a line");
+            assert!(before.iter().all(|l| expected.contains(l)), "{file}");
+            assert!(expected.contains(cut) || before.iter().all(|l| l < cut), "{file}");
+        } else {
+            assert!(!expected.is_empty(), "{file} quarantined lines no fault damaged");
+            assert_eq!(lines, expected, "{file}");
+        }
+    }
+    for file in malformed.keys().filter(|f| **f != corrupt_file) {
+        assert!(
+            quarantined.contains_key(file),
+            "{file}'s bad lines were not quarantined"
+        );
+    }
+
+    // The retried copy is recorded as a duplicate of its original and counts nothing.
+    for row in of("duplicate_upload") {
+        let recorded = site.query(&format!(
+            "SELECT duplicate_of IS NOT NULL, events FROM etl_log_files WHERE source_file = '{}'",
+            row.file
+        ));
+        assert_eq!(recorded, vec![vec!["true".to_owned(), "0".to_owned()]], "{}", row.file);
+    }
+    // A dead server's file never arrived, and nothing claims it did.
+    let dead: Vec<&LedgerRow> = of("dead_server").collect();
+    assert_eq!(dead.len(), 1);
+    let recorded = site.query(&format!(
+        "SELECT count(*) FROM etl_log_files WHERE source_file = '{}'",
+        dead[0].file
+    ));
+    assert_eq!(recorded, vec![vec!["0".to_owned()]]);
+    // A lossy day's files hold what the shipper kept of them, line for line.
+    let lossy: Vec<&LedgerRow> = of("lossy_day").collect();
+    assert!(
+        lossy.iter().map(|row| row.lines).sum::<u64>() > 0,
+        "the lossy day lost lines"
+    );
+    for row in lossy {
+        let kept = row.detail.strip_prefix("kept=").expect("kept=N");
+        let recorded = site.query(&format!(
+            "SELECT lines FROM etl_log_files WHERE source_file = '{}'",
+            row.file
+        ));
+        assert_eq!(recorded, vec![vec![kept.to_owned()]], "{}", row.file);
+    }
+    // The missing payment's transaction is in no fact table.
+    let missing: Vec<&LedgerRow> = of("missing_payment").collect();
+    assert_eq!(missing.len(), 1);
+    let txn = &missing[0].detail;
+    assert!(txn.len() > 4);
+    let found = site.query(&format!(
+        "SELECT (SELECT count(*) FROM fact_subscription_purchases WHERE provider_txn_id = '{txn}') + \
+         (SELECT count(*) FROM fact_stock_purchases WHERE provider_txn_id = '{txn}')"
+    ));
+    assert_eq!(found, vec![vec!["0".to_owned()]]);
 }

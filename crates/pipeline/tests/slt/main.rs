@@ -60,26 +60,57 @@ fn models_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates/photosite/models")
 }
 
-/// Replaces each `{{model NAME}}` line with that model's SQL, blank lines removed
-/// (a blank line ends a record in sqllogictest).
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/slt/fixtures")
+}
+
+/// Replaces each `{{model NAME}}` line with that model's SQL, and each
+/// `{{fixture NAME}}` line with `fixtures/NAME.sql` (data several files share),
+/// blank lines removed (a blank line ends a record in sqllogictest).
 fn expand_models(script: &str) -> String {
+    let inline = |path: PathBuf| {
+        let sql = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        sql.lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     script
         .lines()
-        .map(
-            |line| match line.trim().strip_prefix("{{model ").and_then(|l| l.strip_suffix("}}")) {
-                Some(name) => {
-                    let path = models_dir().join(format!("{name}.sql"));
-                    let sql = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-                    sql.lines()
-                        .filter(|l| !l.trim().is_empty())
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                }
-                None => line.to_owned(),
-            },
-        )
+        .map(|line| {
+            let line_trimmed = line.trim();
+            if let Some(name) = line_trimmed.strip_prefix("{{model ").and_then(|l| l.strip_suffix("}}")) {
+                inline(models_dir().join(format!("{name}.sql")))
+            } else if let Some(name) = line_trimmed
+                .strip_prefix("{{fixture ")
+                .and_then(|l| l.strip_suffix("}}"))
+            {
+                inline(fixtures_dir().join(format!("{name}.sql")))
+            } else {
+                line.to_owned()
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Every model of the template has a file of its own name here.
+fn every_model_has_a_test(dir: &Path) -> Result<(), libtest_mimic::Failed> {
+    let mut untested = Vec::new();
+    for entry in std::fs::read_dir(models_dir())? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "sql")
+            && let Some(name) = path.file_stem()
+            && !dir.join(format!("{}.slt", name.to_string_lossy())).exists()
+        {
+            untested.push(name.to_string_lossy().into_owned());
+        }
+    }
+    if untested.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("models without a tests/slt/NAME.slt: {}", untested.join(", ")).into())
+    }
 }
 
 /// One trial per `.slt` file, through libtest-mimic so `cargo nextest` lists and filters them.
@@ -93,7 +124,7 @@ fn main() -> std::process::ExitCode {
         .filter(|p| p.extension().is_some_and(|e| e == "slt"))
         .collect();
     files.sort();
-    let trials = files
+    let mut trials: Vec<libtest_mimic::Trial> = files
         .into_iter()
         .map(|file| {
             let name = file
@@ -103,6 +134,9 @@ fn main() -> std::process::ExitCode {
             libtest_mimic::Trial::test(name, move || run_file(&file))
         })
         .collect();
+    trials.push(libtest_mimic::Trial::test("every_model_has_a_test", move || {
+        every_model_has_a_test(&dir)
+    }));
     libtest_mimic::run(&arguments, trials).exit_code()
 }
 
