@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::CommandFactory;
+use darkroom_audit::AuditError;
 use darkroom_logs::LogsError;
 use darkroom_metrics::MetricsError;
 use darkroom_pipeline::{PipelineError, ProjectConfig, ProjectError};
@@ -76,6 +77,19 @@ fn sources_errors() -> Vec<SourcesError> {
         SourcesError::Query {
             table: "users".into(),
             message: "lost connection".into(),
+        },
+        SourcesError::Export {
+            path: "site/external/stripe.csv".into(),
+            source: io::Error::new(io::ErrorKind::NotFound, "No such file or directory (os error 2)"),
+        },
+        SourcesError::ExportHeader {
+            path: "site/external/stripe.csv".into(),
+            found: "id,kind".into(),
+            expected: "provider_txn_id,type,amount_cents,currency,created_at".into(),
+        },
+        SourcesError::ExportBatch {
+            path: "site/external/stripe.csv".into(),
+            message: "columns differ".into(),
         },
         SourcesError::BadValue {
             table: "users".into(),
@@ -280,7 +294,29 @@ fn pipeline_errors() -> Vec<PipelineError> {
     errors.extend(warehouse_errors().into_iter().map(PipelineError::Warehouse));
     errors.extend(logs_errors().into_iter().map(PipelineError::Logs));
     errors.extend(metrics_errors().into_iter().map(PipelineError::Metrics));
+    errors.extend(audit_errors().into_iter().map(PipelineError::Audit));
     errors
+}
+
+fn audit_errors() -> Vec<AuditError> {
+    vec![
+        AuditError::Io {
+            path: "site/audits.toml".into(),
+            source: io_error(),
+        },
+        AuditError::Settings {
+            path: "site/audits.toml".into(),
+            line: 3,
+            message: "unknown field `max_z`".into(),
+        },
+        AuditError::Query {
+            doing: "reading daily_metrics".into(),
+            message: "table not found".into(),
+        },
+        AuditError::Batch {
+            message: "columns differ".into(),
+        },
+    ]
 }
 
 fn sim_errors() -> Vec<SimError> {
@@ -336,6 +372,7 @@ fn every_error() -> Vec<anyhow::Error> {
     all.extend(project_errors().into_iter().map(anyhow::Error::from));
     all.extend(pipeline_errors().into_iter().map(anyhow::Error::from));
     all.extend(sim_errors().into_iter().map(anyhow::Error::from));
+    all.extend(audit_errors().into_iter().map(anyhow::Error::from));
     all.push(anyhow::Error::from(UsageError {
         message: "darkroom run needs a day".into(),
         hint: "pass --date YYYY-MM-DD, or --from YYYY-MM-DD --to YYYY-MM-DD for a backfill",
@@ -355,8 +392,9 @@ fn is_project_key(section: &str, key: &str) -> bool {
 
 /// Files a hint may name: the template's, and those `darkroom run` and
 /// `sim advance` write.
-const PROJECT_FILES: [&str; 7] = [
+const PROJECT_FILES: [&str; 8] = [
     "darkroom.toml",
+    "audits.toml",
     "metrics.toml",
     "dictionary.toml",
     "plan.csv",

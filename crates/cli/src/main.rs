@@ -43,6 +43,8 @@ enum Command {
     Run(commands::run::Args),
     /// A read-only query on the warehouse and the raw log archives (table `logs`).
     Sql(commands::sql::Args),
+    /// The audits of a day or days: every check's findings, worst first.
+    Audit(commands::audit::Args),
     /// The task graph, as text or Graphviz DOT.
     Dag(commands::dag::Args),
     /// The executive tearsheet: five ISO weeks of daily averages beside the plan.
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
         Command::Sim(command) => commands::sim::run(command),
         Command::Run(args) => commands::run::run(&args),
         Command::Sql(args) => commands::sql::run(&args),
+        Command::Audit(args) => commands::audit::run(&args),
         Command::Dag(args) => commands::dag::run(&args),
         Command::Tearsheet(args) => commands::tearsheet::run(&args),
         Command::Docs(args) => commands::docs::run(&args),

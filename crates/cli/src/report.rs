@@ -2,12 +2,15 @@
 
 use std::process::ExitCode;
 
+use darkroom_audit::AuditError;
 use darkroom_logs::LogsError;
 use darkroom_metrics::MetricsError;
 use darkroom_pipeline::{PipelineError, ProjectError};
 use darkroom_sim::SimError;
 use darkroom_sources::SourcesError;
 use darkroom_warehouse::WarehouseError;
+
+use crate::commands::audit::FindingsFailed;
 
 /// Exit code 1: the work failed. Exit code 2: bad usage or configuration.
 const WORK_FAILED: u8 = 1;
@@ -75,6 +78,16 @@ fn classify(error: &anyhow::Error) -> (&'static str, u8) {
         }
         if let Some(e) = cause.downcast_ref::<WarehouseError>() {
             return warehouse(e);
+        }
+        if let Some(e) = cause.downcast_ref::<AuditError>() {
+            return (e.hint(), if e.is_usage() { BAD_USAGE } else { WORK_FAILED });
+        }
+        if cause.downcast_ref::<FindingsFailed>().is_some() {
+            return (
+                "the findings above say what failed and where to look; `darkroom sql \"SELECT * FROM audit_results\"` \
+                 has every night's",
+                WORK_FAILED,
+            );
         }
         if let Some(e) = cause.downcast_ref::<SourcesError>() {
             let code = if matches!(e, SourcesError::UnknownScheme { .. }) {

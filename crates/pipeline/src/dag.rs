@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use darkroom_audit::AUDIT_RESULTS;
 use darkroom_metrics::{Catalog, DAILY_METRICS, DAILY_METRICS_BY_CLIENT, METRIC_RESTATEMENTS};
 use darkroom_sources::{ExpectedTable, PRODUCTION_TABLES};
 
@@ -12,12 +13,32 @@ use crate::error::PipelineError;
 use crate::model::Model;
 
 pub const LOAD_LOGS: &str = "load_logs";
+pub const LOAD_EXPORTS: &str = "load_exports";
+pub const AUDITS: &str = "audits";
 pub const SUBSCRIBER_SNAPSHOT: &str = "subscriber_snapshot";
 
 pub const RAW_EVENTS: &str = "raw_events";
 pub const ETL_LOG_FILES: &str = "etl_log_files";
 pub const ETL_QUARANTINE: &str = "etl_quarantine";
 pub const SUBSCRIBER_SNAPSHOTS: &str = "fact_subscriber_snapshots";
+pub const EXT_GA_DAILY: &str = "ext_ga_daily";
+pub const EXT_PAYMENTS: &str = "ext_payments";
+pub const EXT_PLAN: &str = "ext_plan";
+pub const EXT_RESTATEMENTS: &str = "ext_restatements";
+
+/// The tables the audits read (with `daily_metrics`); the audits task runs after
+/// the tasks that write them.
+const AUDITED_TABLES: [&str; 9] = [
+    RAW_EVENTS,
+    EXT_GA_DAILY,
+    SUBSCRIBER_SNAPSHOTS,
+    "fact_page_views",
+    "fact_subscription_purchases",
+    "fact_stock_purchases",
+    "fact_signups",
+    "fact_uploads",
+    "dim_photos",
+];
 
 /// The warehouse table holding the snapshot of production table `table`.
 pub fn snapshot_table(table: &str) -> String {
@@ -36,6 +57,11 @@ pub enum TaskKind {
     Model(Model),
     /// Every metric of the catalog for the days the run touched, and their restatements.
     DailyMetrics(Box<Catalog>),
+    /// The outside exports of `[sources.external]` into `ext_*` tables.
+    LoadExports,
+    /// Every check of `audits.toml` for the days the run touched; last of all.
+    /// The catalog, when there is one, says which metrics are counts.
+    Audits(Option<Box<Catalog>>),
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +96,17 @@ impl Dag {
                 outputs: vec![snapshot_table(table.name)],
             });
         }
+        tasks.push(Task {
+            name: LOAD_EXPORTS.into(),
+            kind: TaskKind::LoadExports,
+            requires: Vec::new(),
+            outputs: vec![
+                EXT_GA_DAILY.into(),
+                EXT_PAYMENTS.into(),
+                EXT_PLAN.into(),
+                EXT_RESTATEMENTS.into(),
+            ],
+        });
         tasks.push(Task {
             name: SUBSCRIBER_SNAPSHOT.into(),
             kind: TaskKind::SubscriberSnapshot,
@@ -113,6 +150,7 @@ impl Dag {
                 kind: TaskKind::Model(model),
             });
         }
+        let audited = catalog.clone().map(Box::new);
         if let Some(catalog) = catalog {
             let mut requires = BTreeSet::new();
             for metric in &catalog.metrics {
@@ -138,6 +176,19 @@ impl Dag {
                 ],
             });
         }
+        // After every task that writes a table the checks read, and no other:
+        // a broken model of the user's own does not stop the night's audits.
+        let audited_tables = AUDITED_TABLES.iter().chain([&DAILY_METRICS]);
+        let requires: BTreeSet<String> = audited_tables
+            .filter_map(|table| tasks.iter().find(|t| t.outputs.iter().any(|o| o == table)))
+            .map(|t| t.name.clone())
+            .collect();
+        tasks.push(Task {
+            name: AUDITS.into(),
+            kind: TaskKind::Audits(audited),
+            requires: requires.into_iter().collect(),
+            outputs: vec![AUDIT_RESULTS.into()],
+        });
         Ok(Self {
             tasks: topological_order(tasks)?,
         })
@@ -155,6 +206,8 @@ impl Dag {
                 TaskKind::LoadLogs => "built-in: parse new log archives".to_owned(),
                 TaskKind::Snapshot(table) => format!("built-in: snapshot production table {}", table.name),
                 TaskKind::SubscriberSnapshot => "built-in: today's active subscribers, taken once".to_owned(),
+                TaskKind::LoadExports => "built-in: the outside exports of [sources.external]".to_owned(),
+                TaskKind::Audits(_) => "built-in: every check of audits.toml for the days the run touched".to_owned(),
                 TaskKind::DailyMetrics(catalog) => format!(
                     "built-in: {} metrics of {} for the days the run touched",
                     catalog.metrics.len(),

@@ -64,6 +64,9 @@ pub enum PipelineError {
     #[error(transparent)]
     Metrics(#[from] darkroom_metrics::MetricsError),
 
+    #[error(transparent)]
+    Audit(#[from] darkroom_audit::AuditError),
+
     #[error("{}: metric `{metric}` reads table {table}, which no task produces", path.display())]
     MetricReadsUnknownTable {
         path: PathBuf,
@@ -131,6 +134,7 @@ impl PipelineError {
             Self::Warehouse(e) => e.hint(),
             Self::Logs(e) => e.hint(),
             Self::Metrics(e) => e.hint(),
+            Self::Audit(e) => e.hint(),
             Self::MetricReadsUnknownTable { .. } => {
                 "a metric in metrics.toml reads warehouse tables (`darkroom dag` lists each task's outputs); fix its table or SQL"
             }
@@ -167,6 +171,7 @@ impl PipelineError {
                         | darkroom_metrics::MetricsError::PlanRow { .. }
                         | darkroom_metrics::MetricsError::BadWeek { .. }
                 )
+                | Self::Audit(darkroom_audit::AuditError::Settings { .. })
                 | Self::BadDate { .. }
                 | Self::BackwardsRange { .. }
         )

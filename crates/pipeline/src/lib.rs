@@ -6,11 +6,13 @@
 //! `models/*.sql` into one [`Dag`]; [`run_range`] runs it for each day, under
 //! the project's lock, recording every run in the state database.
 
+mod audits;
 mod build_model;
 mod context;
 mod dag;
 mod days;
 mod error;
+mod exports;
 mod load;
 mod lock;
 mod metrics;
@@ -21,6 +23,7 @@ mod session;
 mod snapshot;
 mod state;
 
+pub use audits::audit_days;
 pub use dag::{Dag, Task, TaskKind};
 pub use days::{day_text, parse_day};
 pub use error::PipelineError;

@@ -411,6 +411,8 @@ async fn execute(
         TaskKind::SubscriberSnapshot => crate::snapshot::subscriber_snapshot(run).await,
         TaskKind::DailyMetrics(catalog) => crate::metrics::daily_metrics(run, &catalog, sql).await,
         TaskKind::Model(model) => crate::build_model::build_model(&run, name, &model, sql).await,
+        TaskKind::LoadExports => crate::exports::load_exports(run).await,
+        TaskKind::Audits(catalog) => crate::audits::audits(run, catalog.as_deref()).await,
     }
 }
 

@@ -91,13 +91,50 @@ fn register_history(project: &Project, session: &QuerySession) -> Result<(), Pip
         ],
     )
     .map_err(|e| history_error(&e))?;
-    for (name, batch) in [("etl_runs", runs_batch), ("etl_task_runs", tasks_batch)] {
+    let snapshots = subscriber_snapshots_batch(&state)?;
+    for (name, batch) in [
+        ("etl_runs", runs_batch),
+        ("etl_task_runs", tasks_batch),
+        (SUBSCRIBER_SNAPSHOTS_TAKEN, snapshots),
+    ] {
         let table = MemTable::try_new(batch.schema(), vec![vec![batch]]).map_err(|e| history_error(&e))?;
         session
             .context()
             .register_table(name, Arc::new(table))
             .map_err(|e| history_error(&e))?;
     }
+    Ok(())
+}
+
+/// The state database's record of subscriber snapshots taken, as a table: a
+/// snapshot of zero subscribers is taken all the same, which its rows cannot show.
+pub const SUBSCRIBER_SNAPSHOTS_TAKEN: &str = "etl_subscriber_snapshots";
+
+pub(crate) fn subscriber_snapshots_batch(state: &StateDb) -> Result<RecordBatch, PipelineError> {
+    let taken = state.subscriber_snapshots()?;
+    RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("day", DataType::Utf8, false),
+            Field::new("subscribers", DataType::Int64, false),
+        ])),
+        vec![
+            Arc::new(StringArray::from_iter_values(taken.iter().map(|(day, _)| day.as_str()))),
+            Arc::new(Int64Array::from_iter_values(taken.iter().map(|(_, rows)| *rows))),
+        ],
+    )
+    .map_err(|e| history_error(&e))
+}
+
+/// Registers (or replaces) `name` as an in-memory table of `batch`.
+pub(crate) fn register_batch(
+    ctx: &datafusion::prelude::SessionContext,
+    name: &str,
+    batch: RecordBatch,
+) -> Result<(), PipelineError> {
+    let table = MemTable::try_new(batch.schema(), vec![vec![batch]]).map_err(|e| history_error(&e))?;
+    let _ = ctx.deregister_table(name);
+    ctx.register_table(name, Arc::new(table))
+        .map_err(|e| history_error(&e))?;
     Ok(())
 }
 

@@ -339,6 +339,18 @@ impl StateDb {
             .map_err(self.fail())
     }
 
+    /// Every subscriber snapshot taken: (day, rows).
+    pub fn subscriber_snapshots(&self) -> Result<Vec<(String, i64)>, PipelineError> {
+        let mut statement = self
+            .connection
+            .prepare("SELECT day, rows FROM subscriber_snapshots ORDER BY day")
+            .map_err(self.fail())?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
+            .map_err(self.fail())?;
+        rows.collect::<Result<_, _>>().map_err(self.fail())
+    }
+
     pub fn record_subscriber_snapshot(&self, day: &str, run_id: i64, rows: u64) -> Result<(), PipelineError> {
         self.connection
             .execute(

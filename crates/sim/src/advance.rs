@@ -11,6 +11,7 @@ use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
+use darkroom_logs::Action;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use rayon::prelude::*;
@@ -20,7 +21,7 @@ use crate::calendar::{MICROS_PER_DAY, MICROS_PER_HOUR, date, day_of_time, parse_
 use crate::commerce::Provider;
 use crate::error::SimError;
 use crate::exports::{GA_HEADER, PROVIDER_HEADER, ga_row, missing_charge, provider_rows};
-use crate::faults::Fault;
+use crate::faults::{Fault, LOST_ACTION_SHARE, NEW_ACTION_SHARE};
 use crate::funnels::Funnels;
 use crate::lines::{MALFORMED_KINDS, malform, write_line};
 use crate::plan::Plan;
@@ -360,8 +361,32 @@ impl Replay {
             }
         }
         let mut ledger = Vec::new();
+        let lost_actions: Vec<Action> = faults
+            .iter()
+            .filter_map(|f| match f {
+                Fault::LostAction { action, day: d } if *d == day => Some(*action),
+                _ => None,
+            })
+            .collect();
         for ((hour, server), events) in &mut files {
             events.sort_by_key(|e| e.written);
+            if !lost_actions.is_empty() {
+                let mut rng = Random::new(
+                    self.world.spec.seed ^ (*hour as u64),
+                    i64::from(*server) + 200,
+                    Stream::Faults,
+                );
+                let before = events.len();
+                events.retain(|e| !(lost_actions.contains(&e.action) && rng.chance(LOST_ACTION_SHARE)));
+                let lost = (before - events.len()) as u64;
+                if lost > 0 {
+                    ledger.push(LedgerRow::new(
+                        "lost_action",
+                        &archive_name(*hour, *server, false),
+                        lost,
+                    ));
+                }
+            }
             if faults
                 .iter()
                 .any(|f| matches!(f, Fault::LossyDay { day: d } if *d == day))
@@ -423,6 +448,8 @@ struct StagedFile {
     corrupt: bool,
     /// A byte-identical copy of another file, written by `duplicate_upload`.
     duplicate: bool,
+    /// Lines of an action the vocabulary does not know, written by `new_action`.
+    new_action_lines: u64,
 }
 
 impl StagedFile {
@@ -439,6 +466,9 @@ impl StagedFile {
         }
         if self.duplicate {
             rows.push(LedgerRow::new("duplicate_upload", &file, self.lines));
+        }
+        if self.new_action_lines > 0 {
+            rows.push(LedgerRow::new("new_action", &file, self.new_action_lines));
         }
         rows
     }
@@ -506,6 +536,10 @@ fn stage_files(
         Fault::BadLines { rate } => Some(*rate),
         _ => None,
     });
+    let new_action = faults.iter().find_map(|f| match f {
+        Fault::NewAction { name, day: from } if *from <= day => Some(name.as_str()),
+        _ => None,
+    });
     let mut fault_rng = Random::new(seed, day, Stream::Faults);
     let files: Vec<(&(i64, u8), &Vec<SimEvent>)> = files.iter().collect();
     let duplicate = faults
@@ -525,16 +559,29 @@ fn stage_files(
             let mut bytes = Vec::with_capacity(events.len() * 140);
             let mut rng = Random::new(seed ^ (*hour as u64), i64::from(*server), Stream::Faults);
             let mut malformed = Vec::new();
+            let mut new_action_lines = 0;
+            // Its own stream, so that the other faults damage the same lines with or without it.
+            let mut release_rng = Random::new(seed ^ (*hour as u64), i64::from(*server) + 300, Stream::Faults);
+            let mut line_number = 0;
             for (n, event) in events.iter().enumerate() {
                 text.clear();
                 write_line(&mut text, event, &world.visitors[event.visitor as usize]);
+                line_number += 1;
                 match bad_rate {
                     Some(rate) if rng.chance(rate) => {
                         bytes.extend_from_slice(&malform(text.trim_end_matches('\n'), n % MALFORMED_KINDS));
                         bytes.push(b'\n');
-                        malformed.push(n as u64 + 1);
+                        malformed.push(line_number);
                     }
                     _ => bytes.extend_from_slice(text.as_bytes()),
+                }
+                if let Some(name) = new_action
+                    && event.action == Action::PhotoView
+                    && release_rng.chance(NEW_ACTION_SHARE)
+                {
+                    bytes.extend_from_slice(&with_action(&text, name));
+                    line_number += 1;
+                    new_action_lines += 1;
                 }
             }
             let mut compressed = gzip(&bytes).map_err(|source| SimError::Write {
@@ -552,6 +599,7 @@ fn stage_files(
                 malformed,
                 corrupt: corrupt == Some(index),
                 duplicate: false,
+                new_action_lines,
             }];
             if duplicate == Some(index) {
                 out.push(StagedFile {
@@ -562,6 +610,7 @@ fn stage_files(
                     malformed: Vec::new(),
                     corrupt: out[0].corrupt,
                     duplicate: true,
+                    new_action_lines: 0,
                 });
             }
             for file in &out {
@@ -572,6 +621,15 @@ fn stage_files(
         })
         .collect::<Result<_, SimError>>()?;
     Ok(staged.into_iter().flatten().collect())
+}
+
+/// The line with its ACTION field (the fourth) replaced by `name`.
+fn with_action(line: &str, name: &str) -> Vec<u8> {
+    let mut fields: Vec<&str> = line.splitn(5, ' ').collect();
+    if fields.len() == 5 {
+        fields[3] = name;
+    }
+    fields.join(" ").into_bytes()
 }
 
 fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {

@@ -68,7 +68,8 @@ impl SimError {
             Self::NotAProject { .. } => "create one first with `darkroom init DIR`, then `darkroom sim advance DIR`",
             Self::NoLogsSource => "add [sources.logs] path = \"logs\" and format = \"api-v1\" to darkroom.toml",
             Self::UnknownFault { .. } => {
-                "faults are bad_lines=RATE, dead_server=SERVER@YYYY-MM-DDTHH, lossy_day=D, duplicate_upload=D, corrupt_gzip=D, missing_payment=D"
+                "faults are bad_lines=RATE, dead_server=SERVER@YYYY-MM-DDTHH, lossy_day=D, duplicate_upload=D, \
+                 corrupt_gzip=D, missing_payment=D, lost_action=ACTION@D, new_action=NAME@D"
             }
             Self::BadFaultValue { .. } => "see `darkroom sim advance --help` for each fault's value",
             Self::FaultOutsideRange { .. } => "pick a date among the generated days, or generate more days with --days",

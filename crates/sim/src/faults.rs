@@ -1,5 +1,7 @@
 //! `--faults`: damage to the written files, never to the truth.
 
+use darkroom_logs::Action;
+
 use crate::calendar::{MICROS_PER_HOUR, date, parse_date};
 use crate::error::SimError;
 
@@ -17,7 +19,18 @@ pub enum Fault {
     CorruptGzip { day: i64 },
     /// One Stripe charge of that day is missing from production (but in stripe.csv).
     MissingPayment { day: i64 },
+    /// 40% of that action's lines of that day never reach the archive (a broken
+    /// release); production shows nothing.
+    LostAction { action: Action, day: i64 },
+    /// From that day on, the logs carry a new action the vocabulary does not
+    /// know, on a copy of some photo views.
+    NewAction { name: String, day: i64 },
 }
+
+/// The share of an action's lines a `lost_action` release loses.
+pub const LOST_ACTION_SHARE: f64 = 0.4;
+/// The share of photo views that a `new_action` release logs once more under its new name.
+pub const NEW_ACTION_SHARE: f64 = 0.05;
 
 impl Fault {
     /// Parses a comma-separated list such as `bad_lines=0.01,lossy_day=2015-02-10`.
@@ -72,6 +85,26 @@ impl Fault {
             "duplicate_upload" => Ok(Fault::DuplicateUpload { day: day()? }),
             "corrupt_gzip" => Ok(Fault::CorruptGzip { day: day()? }),
             "missing_payment" => Ok(Fault::MissingPayment { day: day()? }),
+            "lost_action" | "new_action" => {
+                let usage = "expected NAME@YYYY-MM-DD, like photo_like@2015-02-10";
+                let (action, on) = value.split_once('@').ok_or_else(|| bad(usage))?;
+                let day = parse_date(on).ok_or_else(|| bad("expected a real date as YYYY-MM-DD"))?;
+                let known = Action::ALL.into_iter().find(|a| a.name() == action);
+                if name == "lost_action" {
+                    let action = known.ok_or_else(|| bad("expected an action of log-format.md, like photo_like"))?;
+                    return Ok(Fault::LostAction { action, day });
+                }
+                let word = !action.is_empty() && action.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+                if known.is_some() || !word {
+                    return Err(bad(
+                        "expected a new action name of a-z and _, not one log-format.md knows",
+                    ));
+                }
+                Ok(Fault::NewAction {
+                    name: action.to_owned(),
+                    day,
+                })
+            }
             _ => Err(SimError::UnknownFault { name: name.to_owned() }),
         }
     }
@@ -84,7 +117,9 @@ impl Fault {
             Fault::LossyDay { day }
             | Fault::DuplicateUpload { day }
             | Fault::CorruptGzip { day }
-            | Fault::MissingPayment { day } => Some(*day),
+            | Fault::MissingPayment { day }
+            | Fault::LostAction { day, .. }
+            | Fault::NewAction { day, .. } => Some(*day),
         }
     }
 
@@ -96,6 +131,8 @@ impl Fault {
             Fault::DuplicateUpload { .. } => "duplicate_upload",
             Fault::CorruptGzip { .. } => "corrupt_gzip",
             Fault::MissingPayment { .. } => "missing_payment",
+            Fault::LostAction { .. } => "lost_action",
+            Fault::NewAction { .. } => "new_action",
         }
     }
 
@@ -128,6 +165,16 @@ mod tests {
         )
         .expect("valid list");
         assert_eq!(faults.len(), 5);
+        let releases = Fault::parse_list("lost_action=photo_like@2015-02-10,new_action=photo_share@2015-02-11")
+            .expect("valid list");
+        assert_eq!(
+            releases[0],
+            Fault::LostAction {
+                action: Action::PhotoLike,
+                day: parse_date("2015-02-10").unwrap_or_default()
+            }
+        );
+        assert_eq!(releases[1].name(), "new_action");
         assert_eq!(faults[0], Fault::BadLines { rate: 0.01 });
         assert_eq!(faults[1].day(), parse_date("2015-02-10"));
     }
@@ -140,6 +187,10 @@ mod tests {
         assert!(message("lossy_day=2015-02-30").contains("expected a real date"));
         assert!(message("dead_server=api-01@2015-02-10T24").contains("an hour from 00 to 23"));
         assert!(message("dead_server=api-01").contains("SERVER@YYYY-MM-DDTHH"));
+        assert!(message("lost_action=photo_hug@2015-02-10").contains("an action of log-format.md"));
+        assert!(message("new_action=photo_like@2015-02-10").contains("not one log-format.md knows"));
+        assert!(message("new_action=Photo-Share@2015-02-10").contains("a-z and _"));
+        assert!(message("lost_action=photo_like").contains("NAME@YYYY-MM-DD"));
     }
 
     #[test]

@@ -33,6 +33,23 @@ pub enum SourcesError {
     #[error("reading production table {table} failed: {message}")]
     Query { table: String, message: String },
 
+    #[error("cannot read the export {}: {source}", path.display())]
+    Export {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("the export {} starts with the header {found:?}, and darkroom reads {expected}", path.display())]
+    ExportHeader {
+        path: std::path::PathBuf,
+        found: String,
+        expected: String,
+    },
+
+    #[error("cannot build the rows of the export {}: {message}", path.display())]
+    ExportBatch { path: std::path::PathBuf, message: String },
+
     #[error("production {table}.{column} holds {value:?}, which is not {expected}")]
     BadValue {
         table: String,
@@ -57,6 +74,12 @@ impl SourcesError {
             }
             Self::Query { .. } => "the message above is the database's; fix the cause and run again",
             Self::BadValue { .. } => "fix that row in production, or the models that expect this type",
+            Self::Export { .. } => {
+                "put the export at that path, or point [sources.external] in darkroom.toml at it; \
+                 the nightly run never counts a missing export as zero"
+            }
+            Self::ExportHeader { .. } => "export the file with that header (metrics.md lists each export's columns)",
+            Self::ExportBatch { .. } => "this is a bug in darkroom; please report it with the file named",
         }
     }
 

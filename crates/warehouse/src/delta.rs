@@ -44,6 +44,9 @@ pub enum WriteMode<'a> {
     /// Replaces the partitions of these days (days since 1970-01-01) of the date
     /// column `column`, and only them; every input row must fall on one of them.
     ReplaceDays { column: &'a str, days: &'a [i32] },
+    /// Replaces the rows whose text column `column` holds one of `values`, and
+    /// only them; every input row must hold one of them.
+    ReplaceValues { column: &'a str, values: &'a [String] },
 }
 
 /// What a write did.
@@ -198,6 +201,9 @@ impl Warehouse {
             WriteMode::ReplaceDays { column, days } => builder
                 .with_save_mode(SaveMode::Overwrite)
                 .with_replace_where(days_predicate(column, days)),
+            WriteMode::ReplaceValues { column, values } => builder
+                .with_save_mode(SaveMode::Overwrite)
+                .with_replace_where(col(column).in_list(values.iter().map(|v| lit(v.clone())).collect(), false)),
         };
         let written = match builder.await {
             Ok(written) => written,

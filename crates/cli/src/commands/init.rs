@@ -21,6 +21,10 @@ const TEMPLATE: &[(&str, &str)] = &[
     ),
     ("plan.csv", include_str!("../../../../templates/photosite/plan.csv")),
     (
+        "audits.toml",
+        include_str!("../../../../templates/photosite/audits.toml"),
+    ),
+    (
         "models/dim_date.sql",
         include_str!("../../../../templates/photosite/models/dim_date.sql"),
     ),

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use darkroom_pipeline::{RunOptions, RunReport, TaskState, parse_day, run_range};
+use darkroom_pipeline::{RunOptions, RunReport, TaskState, run_range};
 
 use crate::progress::DayProgress;
 use crate::report::UsageError;
@@ -10,15 +10,9 @@ pub struct Args {
     /// The project folder (default: the current folder).
     #[arg(long)]
     project: Option<PathBuf>,
-    /// The UTC day to run, YYYY-MM-DD.
-    #[arg(long, conflicts_with_all = ["from", "to"])]
-    date: Option<String>,
-    /// First day of a backfill, YYYY-MM-DD (with --to).
-    #[arg(long, requires = "to")]
-    from: Option<String>,
-    /// Last day of a backfill, YYYY-MM-DD (with --from).
-    #[arg(long, requires = "from")]
-    to: Option<String>,
+    /// The day to run, or each day of a backfill.
+    #[command(flatten)]
+    days: super::Days,
     /// Rebuild even when the day is complete (subscriber snapshots are never rewritten).
     #[arg(long)]
     force: bool,
@@ -29,16 +23,12 @@ pub struct Args {
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let project = super::load_project(args.project.as_ref())?;
-    let (first, last) = match (&args.date, &args.from, &args.to) {
-        (Some(date), None, None) => (parse_day(date)?, parse_day(date)?),
-        (None, Some(from), Some(to)) => (parse_day(from)?, parse_day(to)?),
-        _ => {
-            return Err(UsageError {
-                message: "darkroom run needs a day".into(),
-                hint: "pass --date YYYY-MM-DD, or --from YYYY-MM-DD --to YYYY-MM-DD for a backfill",
-            }
-            .into());
+    let Some((first, last)) = args.days.range()? else {
+        return Err(UsageError {
+            message: "darkroom run needs a day".into(),
+            hint: "pass --date YYYY-MM-DD, or --from YYYY-MM-DD --to YYYY-MM-DD for a backfill",
         }
+        .into());
     };
     let verbose = args.verbose;
     let runtime = tokio::runtime::Runtime::new()?;

@@ -28,7 +28,8 @@ pub struct AdvanceArgs {
     #[arg(long, default_value = "2015-01-05")]
     start: String,
     /// Comma-separated faults: bad_lines=RATE, dead_server=SERVER@YYYY-MM-DDTHH,
-    /// lossy_day=D, duplicate_upload=D, corrupt_gzip=D, missing_payment=D.
+    /// lossy_day=D, duplicate_upload=D, corrupt_gzip=D, missing_payment=D,
+    /// lost_action=ACTION@D, new_action=NAME@D.
     #[arg(long, default_value = "")]
     faults: String,
 }

@@ -309,7 +309,7 @@ fn run_builds_the_warehouse_and_a_second_run_of_the_day_does_nothing() {
     let again = darkroom(&["run", "--project", "site", "--date", "2015-02-10"], dir.path());
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(
-        stdout(&again).contains("0 tasks ran, 25 were complete already, 0 failed, 0 not run; 0 rows written"),
+        stdout(&again).contains("0 tasks ran, 27 were complete already, 0 failed, 0 not run; 0 rows written"),
         "{}",
         stdout(&again)
     );
@@ -540,6 +540,112 @@ fn a_plan_row_for_an_unknown_metric_is_named_with_its_line() {
         stderr(&out).contains(
             "plan.csv, line 2: unknown metric \"vistors\"; metrics.toml does not define it\nhint: fix that row"
         ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `darkroom audit`: the findings of a day as the audit_results columns, worst
+/// first; `--fail-on fail` makes a corrupt archive exit 1, naming the file.
+#[test]
+fn audit_prints_findings_worst_first_and_fails_on_request() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(darkroom(&["init", "site"], dir.path()).status.success());
+    let sim = darkroom(
+        &[
+            "sim",
+            "advance",
+            "site",
+            "--days",
+            "2",
+            "--users",
+            "300",
+            "--start",
+            "2015-02-09",
+            "--faults",
+            "corrupt_gzip=2015-02-10",
+        ],
+        dir.path(),
+    );
+    assert!(sim.status.success(), "{}", stderr(&sim));
+    let run = darkroom(
+        &["run", "--project", "site", "--from", "2015-02-09", "--to", "2015-02-10"],
+        dir.path(),
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    let ledger = std::fs::read_to_string(dir.path().join("site/truth/faults.csv")).expect("fault ledger");
+    let corrupt_file = ledger
+        .lines()
+        .find_map(|l| l.strip_prefix("corrupt_gzip,2015-02-10,"))
+        .and_then(|rest| rest.split(',').next())
+        .expect("the ledger names the corrupt file")
+        .to_owned();
+
+    let out = darkroom(
+        &[
+            "audit",
+            "--project",
+            "site",
+            "--date",
+            "2015-02-10",
+            "--format",
+            "csv",
+            "--fail-on",
+            "fail",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("audit_date,check,subject,status,observed,expected,detail")
+    );
+    let statuses: Vec<&str> = lines.map(|l| l.split(',').nth(3).unwrap_or_default()).collect();
+    let fails = statuses.iter().filter(|s| **s == "fail").count();
+    assert!(
+        statuses.windows(2).all(|w| w[0] == "fail" || w[1] != "fail"),
+        "worst first: {statuses:?}"
+    );
+    assert!(
+        text.contains(&format!("2015-02-10,parse_errors,{corrupt_file},fail,corrupt: ")),
+        "the corrupt file is named: {text}"
+    );
+    assert!(
+        text.contains(",unknown_actions,actions,pass,every action known,"),
+        "pass rows too: {text}"
+    );
+    assert!(
+        stderr(&out).starts_with(&format!(
+            "error: {fails} finding(s) at or above fail (--fail-on fail)\nhint: "
+        )),
+        "{}",
+        stderr(&out)
+    );
+    // Without --fail-on the same findings exit 0; the night wrote them to audit_results too.
+    let plain = darkroom(&["audit", "--project", "site", "--date", "2015-02-10"], dir.path());
+    assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
+    let stored = sql(
+        dir.path(),
+        "csv",
+        "SELECT subject FROM audit_results WHERE audit_date = DATE '2015-02-10' AND status = 'fail'",
+    );
+    assert!(
+        stdout(&stored).lines().any(|l| l == corrupt_file),
+        "{}",
+        stdout(&stored)
+    );
+}
+
+#[test]
+fn a_bad_audits_toml_is_exit_code_2_naming_file_line_and_key() {
+    let dir = project();
+    std::fs::write(dir.path().join("site/audits.toml"), "[anomaly]\nmax_z = 3\n").expect("write");
+    let out = darkroom(&["audit", "--project", "site", "--date", "2015-02-09"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error: site/audits.toml, line 2: unknown field `max_z`"),
         "{}",
         stderr(&out)
     );

@@ -1,5 +1,6 @@
 //! The nightly run, end to end, on simulated photo sites.
 
+mod audits;
 mod bad_input;
 mod production;
 mod runs;

@@ -307,6 +307,30 @@ fn eight_weeks_run_night_by_night_agree_with_the_truth_to_the_row() {
     // Every day has its snapshot, and no snapshot was taken twice.
     let snapshots = site.query("SELECT count(DISTINCT snapshot_date) FROM fact_subscriber_snapshots");
     assert_eq!(snapshots, vec![vec![DAYS.to_string()]]);
+
+    // A clean world: every check of every day ran and none failed; anomalies
+    // warn on fewer than 1 in 1,000 metric-days.
+    let audited = site.query(
+        "SELECT count(DISTINCT audit_date), count(DISTINCT \"check\"), \
+         count(*) FILTER (WHERE status = 'fail') FROM audit_results",
+    );
+    let failed = site.query(
+        "SELECT CAST(audit_date AS VARCHAR), \"check\", subject, observed, detail FROM audit_results WHERE status = 'fail'",
+    );
+    assert_eq!(
+        audited,
+        vec![vec![DAYS.to_string(), "10".to_owned(), "0".to_owned()]],
+        "{failed:?}"
+    );
+    let anomalies = site.query(
+        "SELECT count(*), count(*) FILTER (WHERE status = 'warn') FROM audit_results WHERE \"check\" = 'anomaly'",
+    );
+    let (metric_days, warned) = (number(&anomalies[0][0]), number(&anomalies[0][1]));
+    assert!(metric_days > 1000.0, "{anomalies:?}");
+    assert!(
+        warned / metric_days < 0.001,
+        "{warned} warnings in {metric_days} metric-days"
+    );
 }
 
 #[test]
