@@ -14,6 +14,7 @@ use darkroom_metrics::{CATALOG_FILE, Catalog, DAILY_METRICS, Unit};
 use darkroom_warehouse::WriteMode;
 
 use crate::context::{RunContext, TaskOutput};
+use crate::dag::AUDITS;
 use crate::days::day_text;
 use crate::error::PipelineError;
 use crate::project::Project;
@@ -102,7 +103,7 @@ async fn audited_days(run: &RunContext) -> Result<Vec<i32>, PipelineError> {
                 "SELECT count(*) FROM {DAILY_METRICS} WHERE date = DATE '{}'",
                 day_text(day - 1)
             );
-            if run.query_scalar_text(&sql).await?.is_some_and(|n| n != "0") {
+            if run.query_scalar_text(AUDITS, &sql).await?.is_some_and(|n| n != "0") {
                 days.insert(day - 1);
             }
         }

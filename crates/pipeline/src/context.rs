@@ -13,7 +13,7 @@ use datafusion::datasource::MemTable;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::SessionContext;
 
-use crate::dag::{LOAD_LOGS, SUBSCRIBER_SNAPSHOT};
+use crate::dag::LOAD_LOGS;
 use crate::error::PipelineError;
 use crate::model::RUN_DAYS;
 use crate::project::Project;
@@ -157,9 +157,10 @@ impl RunContext {
     }
 
     /// The first column of the first row, as text; `None` for no row or NULL.
-    pub async fn query_scalar_text(&self, sql: &str) -> Result<Option<String>, PipelineError> {
+    /// A failure is `task`'s.
+    pub async fn query_scalar_text(&self, task: &str, sql: &str) -> Result<Option<String>, PipelineError> {
         let failed = |e: datafusion::error::DataFusionError| PipelineError::Task {
-            task: SUBSCRIBER_SNAPSHOT.into(),
+            task: task.to_owned(),
             message: e.to_string(),
         };
         let batches = self
@@ -174,7 +175,7 @@ impl RunContext {
             return Ok(None);
         };
         let column = arrow::compute::cast(batch.column(0), &DataType::Utf8).map_err(|e| PipelineError::Task {
-            task: SUBSCRIBER_SNAPSHOT.into(),
+            task: task.to_owned(),
             message: e.to_string(),
         })?;
         let text = column.as_any().downcast_ref::<arrow::array::StringArray>();

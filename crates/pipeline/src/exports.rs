@@ -178,7 +178,7 @@ async fn quarantined_rows(run: &RunContext, files: &[String]) -> Result<u64, Pip
         "SELECT count(*) FROM {ETL_QUARANTINE} WHERE source_file IN ({})",
         list.join(", ")
     );
-    let count = run.query_scalar_text(&sql).await?;
+    let count = run.query_scalar_text(LOAD_EXPORTS, &sql).await?;
     Ok(count.and_then(|c| c.parse().ok()).unwrap_or(0))
 }
 

@@ -64,10 +64,13 @@ pub(crate) async fn subscriber_snapshot(run: Arc<RunContext>) -> Result<TaskOutp
     .map(|(table, column)| format!("SELECT max({column}) AS t FROM {}", snapshot_table(table)))
     .collect();
     let latest = run
-        .query_scalar_text(&format!(
-            "SELECT CAST(CAST(max(t) AS DATE) AS VARCHAR) FROM ({})",
-            newest.join(" UNION ALL ")
-        ))
+        .query_scalar_text(
+            SUBSCRIBER_SNAPSHOT,
+            &format!(
+                "SELECT CAST(CAST(max(t) AS DATE) AS VARCHAR) FROM ({})",
+                newest.join(" UNION ALL ")
+            ),
+        )
         .await?;
     let subscriptions = snapshot_table(PRODUCTION_TABLES[2].name);
     let sql = format!(
