@@ -18,7 +18,7 @@ use crate::plan::Plan;
 pub const WEEKS: usize = 5;
 
 /// One metric in one week.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Cell {
     /// The average of the days with a value, in the shown unit (dollars for cents).
     pub actual: Option<f64>,
@@ -27,6 +27,8 @@ pub struct Cell {
     pub plan: Option<f64>,
     /// (actual - plan) / plan, in percent.
     pub diff_percent: Option<f64>,
+    /// Audit checks that feed the metric and failed on a day of the week.
+    pub failed_checks: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -137,11 +139,24 @@ impl Tearsheet {
             return Err(no_data());
         }
         let weeks: Vec<NaiveDate> = (0..WEEKS).map(|w| first + Duration::days(7 * w as i64)).collect();
+        let failures = failed_checks(ctx, first, last).await?;
         let mut by_team: BTreeMap<Team, Vec<Row>> = BTreeMap::new();
         for metric in &catalog.metrics {
             let cells = weeks
                 .iter()
-                .map(|monday| week_cell(metric, *monday, &values, plan))
+                .map(|monday| {
+                    let mut cell = week_cell(metric, *monday, &values, plan);
+                    let days = day_number(*monday)..day_number(*monday) + 7;
+                    let mut checks: Vec<String> = failures
+                        .iter()
+                        .filter(|(day, check)| days.contains(day) && feeds(check, metric))
+                        .map(|(_, check)| check.clone())
+                        .collect();
+                    checks.sort();
+                    checks.dedup();
+                    cell.failed_checks = checks;
+                    cell
+                })
                 .collect();
             by_team.entry(metric.team).or_default().push(Row {
                 metric: metric.name.clone(),
@@ -196,7 +211,8 @@ impl Tearsheet {
         page(self).into_string()
     }
 
-    /// One row per metric and week: `team,metric,unit,week_start,days,actual,plan,diff_percent`.
+    /// One row per metric and week: `team,metric,unit,week_start,days,actual,plan,diff_percent,failed_audits`
+    /// (the audit checks feeding the metric that failed that week, `;`-separated).
     pub fn to_csv(&self) -> String {
         let mut writer = csv::Writer::from_writer(Vec::new());
         let mut rows = vec![vec![
@@ -208,6 +224,7 @@ impl Tearsheet {
             "actual".to_owned(),
             "plan".to_owned(),
             "diff_percent".to_owned(),
+            "failed_audits".to_owned(),
         ]];
         for section in &self.teams {
             for row in &section.rows {
@@ -221,6 +238,7 @@ impl Tearsheet {
                         cell.actual.map(|v| plain(v, row.unit)).unwrap_or_default(),
                         cell.plan.map(|v| plain(v, row.unit)).unwrap_or_default(),
                         cell.diff_percent.map(|v| format!("{v:.1}")).unwrap_or_default(),
+                        cell.failed_checks.join(";"),
                     ]);
                 }
             }
@@ -287,6 +305,14 @@ impl Tearsheet {
                     } else {
                         sheet.write_string(line, column, "no data")?;
                     }
+                    if !cell.failed_checks.is_empty() {
+                        let note = rust_xlsxwriter::Note::new(format!(
+                            "Failed audit that week: {} (see audit_results)",
+                            cell.failed_checks.join(", ")
+                        ))
+                        .set_author("darkroom");
+                        sheet.insert_note(line, column, &note)?;
+                    }
                     if let Some(v) = cell.plan {
                         sheet.write_number_with_format(line, column + 1, v, format)?;
                     }
@@ -317,6 +343,75 @@ impl Tearsheet {
     }
 }
 
+/// (day, check) of every failed audit from `first` to `last`; none when the
+/// warehouse has no audit results yet.
+async fn failed_checks(
+    ctx: &SessionContext,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<Vec<(i32, String)>, MetricsError> {
+    let query = |e: datafusion::error::DataFusionError| MetricsError::Query {
+        doing: "reading audit_results for the tearsheet".into(),
+        message: e.to_string(),
+    };
+    if !ctx.table_exist(AUDIT_RESULTS).map_err(query)? {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT CAST(audit_date AS INT), CAST(\"check\" AS VARCHAR) FROM {AUDIT_RESULTS}
+         WHERE status = 'fail' AND audit_date >= DATE '{first}' AND audit_date <= DATE '{last}'"
+    );
+    let batches = ctx.sql(&sql).await.map_err(query)?.collect().await.map_err(query)?;
+    let mut failed = Vec::new();
+    for batch in &batches {
+        let days = batch.column(0).as_any().downcast_ref::<arrow::array::Int32Array>();
+        let checks =
+            arrow::compute::cast(batch.column(1), &arrow::datatypes::DataType::Utf8).map_err(|e| query(e.into()))?;
+        let checks = checks.as_any().downcast_ref::<arrow::array::StringArray>();
+        let (Some(days), Some(checks)) = (days, checks) else {
+            continue;
+        };
+        for i in 0..batch.num_rows() {
+            failed.push((days.value(i), checks.value(i).to_owned()));
+        }
+    }
+    Ok(failed)
+}
+
+/// The table of audit findings the nightly run writes.
+const AUDIT_RESULTS: &str = "audit_results";
+
+/// Tables whose rows come from the API logs.
+const LOG_TABLES: [&str; 11] = [
+    "raw_events",
+    "fact_page_views",
+    "fact_signups",
+    "fact_logins",
+    "fact_photo_views",
+    "fact_likes",
+    "fact_favourites",
+    "fact_comments",
+    "fact_follows",
+    "fact_uploads",
+    "fact_marketplace_submissions",
+];
+
+/// Whether a failure of audit `check` puts `metric`'s number in doubt.
+fn feeds(check: &str, metric: &Metric) -> bool {
+    let reads = |tables: &[&str]| metric.reads.iter().any(|r| tables.contains(&r.as_str()));
+    let named = |names: &[&str]| names.contains(&metric.name.as_str());
+    match check {
+        "signups_xref" => named(&["signups", "signup_events"]),
+        "uploads_xref" => named(&["uploads", "photos_created", "uploaders"]),
+        "ga_visitors" => named(&["visitors", "web_visitors"]),
+        "payments_reconcile" => reads(&["fact_subscription_purchases", "fact_stock_purchases"]),
+        "snapshot_gap" => reads(&["fact_subscriber_snapshots", "fact_subscription_purchases"]),
+        "log_completeness" | "parse_errors" => reads(&LOG_TABLES),
+        "freshness" => true,
+        _ => false,
+    }
+}
+
 fn week_cell(metric: &Metric, monday: NaiveDate, values: &crate::daily::DayValues, plan: &Plan) -> Cell {
     let start = day_number(monday);
     let daily: Vec<f64> = (start..start + 7)
@@ -337,6 +432,7 @@ fn week_cell(metric: &Metric, monday: NaiveDate, values: &crate::daily::DayValue
         days,
         plan,
         diff_percent,
+        failed_checks: Vec::new(),
     }
 }
 
@@ -440,6 +536,11 @@ fn page(sheet: &Tearsheet) -> Markup {
                                             Some(v) => td {
                                                 (shown(v, row.unit))
                                                 @if cell.days < 7 { " (" (cell.days) "d)" }
+                                                @if !cell.failed_checks.is_empty() {
+                                                    " " span.audit title={ "failed audit that week: " (cell.failed_checks.join(", ")) } {
+                                                        "failed: " (cell.failed_checks.join(", "))
+                                                    }
+                                                }
                                             },
                                             None => td.nodata { "no data" },
                                         }

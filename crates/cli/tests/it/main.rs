@@ -443,14 +443,14 @@ fn tearsheet_says_when_its_weeks_have_no_data_and_writes_html_csv_and_xlsx() {
     assert!(csv.status.success(), "{}", stderr(&csv));
     let text = stdout(&csv);
     assert!(
-        text.starts_with("team,metric,unit,week_start,days,actual,plan,diff_percent\n"),
+        text.starts_with("team,metric,unit,week_start,days,actual,plan,diff_percent,failed_audits\n"),
         "{text}"
     );
     assert!(
         text.contains("\nexecutive,visitors,users,2015-02-09,2,"),
         "two days of the week: {text}"
     );
-    assert!(text.contains("\nexecutive,visitors,users,2015-01-12,0,,,\n"), "{text}");
+    assert!(text.contains("\nexecutive,visitors,users,2015-01-12,0,,,,\n"), "{text}");
     assert!(text.contains(",subscription_revenue_cents,dollars,"), "{text}");
 
     let html = darkroom(

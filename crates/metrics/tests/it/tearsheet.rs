@@ -102,19 +102,19 @@ fn weekly_numbers_are_daily_averages_beside_the_plan_grouped_by_team() {
 
     let csv = sheet.to_csv();
     assert!(
-        csv.starts_with("team,metric,unit,week_start,days,actual,plan,diff_percent\n"),
+        csv.starts_with("team,metric,unit,week_start,days,actual,plan,diff_percent,failed_audits\n"),
         "{csv}"
     );
     assert!(
-        csv.contains("executive,visitors,users,2015-02-02,7,13.0,12.0,8.3\n"),
+        csv.contains("executive,visitors,users,2015-02-02,7,13.0,12.0,8.3,\n"),
         "{csv}"
     );
     assert!(
-        csv.contains("sales,revenue_cents,dollars,2015-02-02,3,123.45,100.00,23.5\n"),
+        csv.contains("sales,revenue_cents,dollars,2015-02-02,3,123.45,100.00,23.5,\n"),
         "{csv}"
     );
     assert!(
-        csv.contains("executive,visitors,users,2015-01-05,0,,,\n"),
+        csv.contains("executive,visitors,users,2015-01-05,0,,,,\n"),
         "no data is blank, not zero: {csv}"
     );
     let html = sheet.to_html();
@@ -160,7 +160,7 @@ fn assert_xlsx_matches_csv(path: &Path, csv: &str) {
     let mut compared = 0;
     for line in csv.lines().skip(1) {
         let fields: Vec<&str> = line.split(',').collect();
-        let [team, metric, _unit, week, _days, actual, plan, diff] = fields[..] else {
+        let [team, metric, _unit, week, _days, actual, plan, diff, _failed_audits] = fields[..] else {
             panic!("{line}")
         };
         let row = rows[&(team.to_owned(), metric.to_owned())];
@@ -216,4 +216,52 @@ fn a_week_that_is_not_a_monday_is_refused() {
     );
     assert!(parse_week("last week").is_err());
     assert_eq!(parse_week("2015-02-09").ok(), Some(date("2015-02-09")));
+}
+
+/// A failed audit shows beside the numbers it feeds, in the week it failed:
+/// a `freshness` failure on Tuesday 2015-02-03 casts doubt on every metric of
+/// that week; a `pass` and a `warn` mark nothing.
+#[test]
+fn a_failed_audit_is_shown_beside_the_metrics_it_feeds_in_its_week() {
+    let ctx = SessionContext::new();
+    daily_metrics(&ctx);
+    register(
+        &ctx,
+        "audit_results",
+        vec![
+            (
+                "audit_date",
+                Arc::new(Date32Array::from(vec![
+                    day_of("2015-02-03"),
+                    day_of("2015-01-27"),
+                    day_of("2015-01-20"),
+                ])) as _,
+            ),
+            (
+                "check",
+                Arc::new(StringArray::from(vec!["freshness", "freshness", "anomaly"])) as _,
+            ),
+            ("status", Arc::new(StringArray::from(vec!["fail", "pass", "warn"])) as _),
+        ],
+    );
+    let sheet = runtime()
+        .block_on(Tearsheet::build(&ctx, &catalog(CATALOG), &plan(), date("2015-02-09")))
+        .expect("sheet");
+    let csv = sheet.to_csv();
+    assert!(
+        csv.contains("executive,visitors,users,2015-02-02,7,13.0,12.0,8.3,freshness\n"),
+        "{csv}"
+    );
+    let flagged = csv.lines().filter(|l| l.ends_with(",freshness")).count();
+    assert_eq!(flagged, 2, "the two metrics of the failed week only: {csv}");
+    assert!(sheet.to_html().contains("failed: freshness"));
+    let dir = tempfile::tempdir().expect("dir");
+    sheet
+        .write_xlsx(&dir.path().join("t.xlsx"))
+        .expect("an xlsx with a note on the cell");
+}
+
+fn day_of(text: &str) -> i32 {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+    (date(text) - epoch).num_days() as i32
 }

@@ -65,3 +65,28 @@ fn a_retyped_column_on_mariadb_and_postgresql_names_the_table_column_and_types()
         );
     }
 }
+
+/// The audits read the same warehouse from each production database: the same
+/// findings for every final day, and the missing payment caught on each.
+#[test]
+fn mariadb_postgresql_and_sqlite_give_the_same_audit_findings() {
+    let faults = format!("missing_payment={}", day(1));
+    let findings = |site: &TestProject| {
+        site.query(&format!(
+            "SELECT CAST(audit_date AS VARCHAR), \"check\", subject, status FROM audit_results \
+             WHERE audit_date < DATE '{}' ORDER BY 1, 2, 3",
+            day(2)
+        ))
+    };
+    let sqlite = TestProject::new();
+    sqlite.grow_and_run(3, 1000, &faults);
+    let expected = findings(&sqlite);
+    let caught = [day(1), "payments_reconcile".into(), "stripe".into(), "fail".into()];
+    assert!(expected.iter().any(|row| row[..] == caught[..]), "{expected:?}");
+    assert!(expected.len() > 20, "every check wrote its rows: {expected:?}");
+    for kind in ["mysql", "postgres"] {
+        let site = TestProject::with_production(Some(fresh_database(kind)));
+        site.grow_and_run(3, 1000, &faults);
+        assert_eq!(findings(&site), expected, "{kind}");
+    }
+}
