@@ -26,12 +26,6 @@ impl Status {
             Self::Fail => "fail",
         }
     }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Pass, Self::Warn, Self::Fail]
-            .into_iter()
-            .find(|s| s.name() == text)
-    }
 }
 
 /// A check's verdict on one subject (a server, a provider, a metric, a table)
