@@ -122,11 +122,7 @@ async fn run(ctx: &SessionContext, metric: &Metric, sql: &str) -> Result<Vec<Rec
 /// The metric's SQL failed in the engine; whether running it alone can mend
 /// that is decided here, while the error still has its type.
 fn engine_failed(metric: &Metric, error: &datafusion::error::DataFusionError) -> MetricsError {
-    MetricsError::MetricSql {
-        metric: metric.name.clone(),
-        message: error.to_string().split_whitespace().collect::<Vec<_>>().join(" "),
-        failure: EngineFailure::find(error),
-    }
+    metric_sql(metric, error, EngineFailure::find(error))
 }
 
 fn date_column(metric: &Metric, batch: &RecordBatch, index: usize) -> Result<Date32Array, MetricsError> {
@@ -152,18 +148,19 @@ fn value_column(metric: &Metric, batch: &RecordBatch, index: usize) -> Result<Fl
 }
 
 fn sql_failed(metric: &Metric, error: impl std::fmt::Display) -> MetricsError {
-    MetricsError::MetricSql {
-        metric: metric.name.clone(),
-        message: error.to_string().split_whitespace().collect::<Vec<_>>().join(" "),
-        failure: None,
-    }
+    metric_sql(metric, error, None)
 }
 
 fn shape_error(metric: &Metric, message: &str) -> MetricsError {
+    metric_sql(metric, message, None)
+}
+
+/// The metric's SQL failed with `error`, on one line.
+fn metric_sql(metric: &Metric, error: impl std::fmt::Display, failure: Option<EngineFailure>) -> MetricsError {
     MetricsError::MetricSql {
         metric: metric.name.clone(),
-        message: message.to_owned(),
-        failure: None,
+        message: error.to_string().split_whitespace().collect::<Vec<_>>().join(" "),
+        failure,
     }
 }
 

@@ -34,17 +34,23 @@ struct Loaded {
     files: Vec<ExportRows>,
 }
 
+impl Loaded {
+    /// A table that one export file fills.
+    fn of_file(table: &'static str, key_columns: usize, rows: ExportRows) -> Self {
+        Self {
+            table,
+            key_columns,
+            batch: rows.batch.clone(),
+            files: vec![rows],
+        }
+    }
+}
+
 pub(crate) async fn load_exports(run: Arc<RunContext>) -> Result<TaskOutput, PipelineError> {
     let external = run.project.external();
     let mut loaded = Vec::new();
     if let Some(path) = &external.google_analytics {
-        let rows = read_ga(path)?;
-        loaded.push(Loaded {
-            table: EXT_GA_DAILY,
-            key_columns: 1,
-            batch: rows.batch.clone(),
-            files: vec![rows],
-        });
+        loaded.push(Loaded::of_file(EXT_GA_DAILY, 1, read_ga(path)?));
     }
     let providers = [("stripe", &external.stripe), ("paypal", &external.paypal)];
     let payments: Vec<ExportRows> = providers
@@ -63,13 +69,7 @@ pub(crate) async fn load_exports(run: Arc<RunContext>) -> Result<TaskOutput, Pip
         });
     }
     if let Some(path) = &external.plan {
-        let rows = read_plan(path)?;
-        loaded.push(Loaded {
-            table: EXT_PLAN,
-            key_columns: 2,
-            batch: rows.batch.clone(),
-            files: vec![rows],
-        });
+        loaded.push(Loaded::of_file(EXT_PLAN, 2, read_plan(path)?));
     }
 
     let mut output = TaskOutput::default();

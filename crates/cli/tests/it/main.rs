@@ -25,26 +25,33 @@ fn sql(cwd: &Path, format: &str, query: &str) -> Output {
     darkroom(&["sql", "--project", "site", "--format", format, query], cwd)
 }
 
-/// A project with two simulated days, made through the CLI.
-fn project() -> tempfile::TempDir {
+/// A project with two simulated days of 300 users from 2015-02-09, made
+/// through the CLI, `more` added to `sim advance`'s arguments; and what
+/// `sim advance` printed.
+fn simulated_project(more: &[&str]) -> (tempfile::TempDir, Output) {
     let dir = tempfile::tempdir().expect("temp dir");
     let init = darkroom(&["init", "site"], dir.path());
     assert!(init.status.success(), "{}", stderr(&init));
-    let sim = darkroom(
-        &[
-            "sim",
-            "advance",
-            "site",
-            "--days",
-            "2",
-            "--users",
-            "300",
-            "--start",
-            "2015-02-09",
-        ],
-        dir.path(),
-    );
+    let mut args = vec![
+        "sim",
+        "advance",
+        "site",
+        "--days",
+        "2",
+        "--users",
+        "300",
+        "--start",
+        "2015-02-09",
+    ];
+    args.extend_from_slice(more);
+    let sim = darkroom(&args, dir.path());
     assert!(sim.status.success(), "{}", stderr(&sim));
+    (dir, sim)
+}
+
+/// A project with two simulated days, made through the CLI.
+fn project() -> tempfile::TempDir {
+    let (dir, sim) = simulated_project(&[]);
     assert!(
         stdout(&sim).starts_with("generated 2015-02-09 to 2015-02-10: 192 files"),
         "{}",
@@ -549,25 +556,7 @@ fn a_plan_row_for_an_unknown_metric_is_named_with_its_line() {
 /// first; `--fail-on fail` makes a corrupt archive exit 1, naming the file.
 #[test]
 fn audit_prints_findings_worst_first_and_fails_on_request() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    assert!(darkroom(&["init", "site"], dir.path()).status.success());
-    let sim = darkroom(
-        &[
-            "sim",
-            "advance",
-            "site",
-            "--days",
-            "2",
-            "--users",
-            "300",
-            "--start",
-            "2015-02-09",
-            "--faults",
-            "corrupt_gzip=2015-02-10",
-        ],
-        dir.path(),
-    );
-    assert!(sim.status.success(), "{}", stderr(&sim));
+    let (dir, _) = simulated_project(&["--faults", "corrupt_gzip=2015-02-10"]);
     let run = darkroom(
         &["run", "--project", "site", "--from", "2015-02-09", "--to", "2015-02-10"],
         dir.path(),
