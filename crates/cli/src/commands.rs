@@ -4,9 +4,11 @@ pub mod demo;
 pub mod docs;
 pub mod init;
 pub mod run;
+pub mod serve;
 pub mod sim;
 pub mod sql;
 pub mod tearsheet;
+pub mod user;
 
 use std::path::PathBuf;
 

@@ -51,8 +51,12 @@ enum Command {
     Tearsheet(commands::tearsheet::Args),
     /// The data dictionary: every table and column, as HTML and Markdown.
     Docs(commands::docs::Args),
-    /// Generate a photo site in a fresh folder and query it.
+    /// Generate a photo site in a fresh folder, run every night, then serve the app.
     Demo(commands::demo::Args),
+    /// Serve the web app: dashboards, the tearsheet, audits, the SQL editor.
+    Serve(commands::serve::Args),
+    /// The app's users: add, passwd, role, remove, list, token.
+    User(commands::user::Args),
 }
 
 /// Progress and results for the person at the terminal.
@@ -79,6 +83,8 @@ fn main() -> ExitCode {
         Command::Tearsheet(args) => commands::tearsheet::run(&args),
         Command::Docs(args) => commands::docs::run(&args),
         Command::Demo(args) => commands::demo::run(&args),
+        Command::Serve(args) => commands::serve::run(&args),
+        Command::User(args) => commands::user::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

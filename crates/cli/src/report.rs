@@ -9,6 +9,7 @@ use darkroom_pipeline::{PipelineError, ProjectError};
 use darkroom_sim::SimError;
 use darkroom_sources::SourcesError;
 use darkroom_warehouse::WarehouseError;
+use darkroom_web::WebError;
 
 use crate::commands::audit::FindingsFailed;
 
@@ -64,6 +65,13 @@ fn classify(error: &anyhow::Error) -> (&'static str, u8) {
             }
             if let PipelineError::Metrics(inner) = e {
                 return (inner.hint(), if inner.is_usage() { BAD_USAGE } else { WORK_FAILED });
+            }
+            return (e.hint(), if e.is_usage() { BAD_USAGE } else { WORK_FAILED });
+        }
+        if let Some(e) = cause.downcast_ref::<WebError>() {
+            // A wrapped library error is classified at its own level, next in the chain.
+            if matches!(e, WebError::Pipeline(_) | WebError::Dashboard(_)) {
+                continue;
             }
             return (e.hint(), if e.is_usage() { BAD_USAGE } else { WORK_FAILED });
         }

@@ -7,6 +7,7 @@
 //! ```toml
 //! [[metrics]]
 //! name = "dau"
+//! label = "Daily active users"   # optional: what people read; the name stays the key
 //! definition = "distinct user_id with any logged-in event on d"
 //! team = "product"
 //! stage = "engagement"
@@ -138,7 +139,10 @@ pub enum Computation {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Metric {
+    /// The key: in daily_metrics, audits, plan.csv.
     pub name: String,
+    /// What people read ("Paid subscribers"); by default the name as a sentence.
+    pub label: String,
     pub definition: String,
     pub team: Team,
     pub stage: Stage,
@@ -281,7 +285,12 @@ impl Catalog {
                     ));
                 }
             };
+            let label = entry
+                .label
+                .filter(|l| !l.trim().is_empty())
+                .unwrap_or_else(|| sentence_case(&entry.name));
             let mut metric = Metric {
+                label,
                 name: entry.name,
                 definition: entry.definition,
                 team: entry.team,
@@ -367,6 +376,8 @@ struct CatalogFile {
 #[serde(deny_unknown_fields)]
 struct CatalogEntry {
     name: String,
+    #[serde(default)]
+    label: Option<String>,
     definition: String,
     team: Team,
     stage: Stage,
@@ -377,4 +388,15 @@ struct CatalogEntry {
     filter: Option<String>,
     client_column: Option<String>,
     sql: Option<String>,
+}
+
+/// `paid_subscribers` as `Paid subscribers`: a label for a metric that has
+/// none, and for any other key people read (a team, a filter).
+pub fn sentence_case(name: &str) -> String {
+    let spaced = name.replace('_', " ");
+    let mut chars = spaced.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

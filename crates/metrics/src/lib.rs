@@ -12,7 +12,7 @@ mod error;
 mod plan;
 mod tearsheet;
 
-pub use catalog::{CATALOG_FILE, Catalog, Computation, METRIC_DAYS, Metric, Stage, Team, Unit};
+pub use catalog::{CATALOG_FILE, Catalog, Computation, METRIC_DAYS, Metric, Stage, Team, Unit, sentence_case};
 pub use daily::{
     DAILY_METRICS, DAILY_METRICS_BY_CLIENT, DailyMetrics, DayValues, METRIC_RESTATEMENTS, RestatedValues, Restatement,
     by_client_schema, compute, daily_metrics_schema, day_text, not_yet_recorded, restated_values_of, restatements,
@@ -21,4 +21,6 @@ pub use daily::{
 pub use dictionary::{ColumnEntry, DICTIONARY_FILE, Descriptions, Dictionary, TableEntry, TableWords};
 pub use error::MetricsError;
 pub use plan::{PLAN_HEADER, Plan};
-pub use tearsheet::{Cell, Row, TeamSection, Tearsheet, WEEKS, last_metric_day, parse_week, week_after_last_complete};
+pub use tearsheet::{
+    Cell, Row, TeamSection, Tearsheet, WEEKS, audit_feeds, last_metric_day, parse_week, week_after_last_complete,
+};

@@ -34,6 +34,8 @@ pub struct Cell {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub metric: String,
+    /// What people read ("Paid subscribers").
+    pub label: String,
     pub unit: Unit,
     pub definition: String,
     pub cells: Vec<Cell>,
@@ -149,7 +151,7 @@ impl Tearsheet {
                     let days = day_number(*monday)..day_number(*monday) + 7;
                     let mut checks: Vec<String> = failures
                         .iter()
-                        .filter(|(day, check)| days.contains(day) && feeds(check, metric))
+                        .filter(|(day, check)| days.contains(day) && audit_feeds(check, metric))
                         .map(|(_, check)| check.clone())
                         .collect();
                     checks.sort();
@@ -160,6 +162,7 @@ impl Tearsheet {
                 .collect();
             by_team.entry(metric.team).or_default().push(Row {
                 metric: metric.name.clone(),
+                label: metric.label.clone(),
                 unit: metric.unit,
                 definition: metric.definition.clone(),
                 cells,
@@ -255,7 +258,7 @@ impl Tearsheet {
 
     /// The two-sheet workbook: Tearsheet (numbers) and Definitions.
     pub fn write_xlsx(&self, path: &Path) -> Result<(), MetricsError> {
-        let bytes = self.xlsx_bytes().map_err(|e| MetricsError::Xlsx {
+        let bytes = self.build_xlsx().map_err(|e| MetricsError::Xlsx {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
@@ -265,7 +268,15 @@ impl Tearsheet {
         })
     }
 
-    fn xlsx_bytes(&self) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    /// The workbook of [`Self::write_xlsx`] in memory (a download).
+    pub fn xlsx_bytes(&self) -> Result<Vec<u8>, MetricsError> {
+        self.build_xlsx().map_err(|e| MetricsError::Xlsx {
+            path: Path::new("tearsheet.xlsx").to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    fn build_xlsx(&self) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         use rust_xlsxwriter::{Format, Workbook};
         let mut workbook = Workbook::new();
         let bold = Format::new().set_bold();
@@ -397,7 +408,7 @@ const LOG_TABLES: [&str; 11] = [
 ];
 
 /// Whether a failure of audit `check` puts `metric`'s number in doubt.
-fn feeds(check: &str, metric: &Metric) -> bool {
+pub fn audit_feeds(check: &str, metric: &Metric) -> bool {
     let reads = |tables: &[&str]| metric.reads.iter().any(|r| tables.contains(&r.as_str()));
     let named = |names: &[&str]| names.contains(&metric.name.as_str());
     match check {
@@ -530,7 +541,7 @@ fn page(sheet: &Tearsheet) -> Markup {
                             tr.team { th colspan=(1 + 3 * sheet.weeks.len()) { (section.team.name()) } }
                             @for row in &section.rows {
                                 tr {
-                                    td.metric { (row.metric) span { (row.definition) } }
+                                    td.metric title=(row.metric) { (row.label) span { (row.definition) } }
                                     @for cell in &row.cells {
                                         @match cell.actual {
                                             Some(v) => td {

@@ -32,7 +32,9 @@ pub async fn open_query_session(project: &Project) -> Result<QuerySession, Pipel
     Ok(session)
 }
 
-fn register_history(project: &Project, session: &QuerySession) -> Result<(), PipelineError> {
+/// Registers (again) the run history of `project`'s state database as `etl_runs`,
+/// `etl_task_runs` and `etl_subscriber_snapshots`: a snapshot, so it is taken again when the history changes.
+pub fn register_history(project: &Project, session: &QuerySession) -> Result<(), PipelineError> {
     let state = StateDb::open(&project.dir)?;
     let runs = state.runs()?;
     let text = |values: Vec<Option<String>>| -> ArrayRef { Arc::new(StringArray::from(values)) };
@@ -98,6 +100,7 @@ fn register_history(project: &Project, session: &QuerySession) -> Result<(), Pip
         (SUBSCRIBER_SNAPSHOTS_TAKEN, snapshots),
     ] {
         let table = MemTable::try_new(batch.schema(), vec![vec![batch]]).map_err(|e| history_error(&e))?;
+        let _ = session.context().deregister_table(name);
         session
             .context()
             .register_table(name, Arc::new(table))

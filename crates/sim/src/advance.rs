@@ -190,10 +190,9 @@ pub fn advance_each_day(
         let changes = replay.take_changes_through(day);
         replay.feed_funnels(day);
         if day < first {
-            if replay.plan.needs(day) {
-                let metrics = replay.metrics(day);
-                replay.plan.observe(day, &metrics);
-            }
+            // Each week's target comes from the week two before it.
+            let metrics = replay.metrics(day);
+            replay.plan.observe(day, &metrics);
             replay.forget_before(day);
             continue;
         }

@@ -4,6 +4,7 @@
 //! write, never half of it. Writes stream their input (a one-shot
 //! [`StreamingTable`] under `with_input_plan`), never collecting it first.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -128,6 +129,31 @@ impl Warehouse {
             return Ok(None);
         }
         Ok(self.load(table).await?.version().map(|v| v as i64))
+    }
+
+    /// The latest committed version of every table, from the names of its commit
+    /// files alone: cheap enough to ask before every cached answer is served.
+    pub fn committed_versions(&self) -> Result<BTreeMap<String, i64>, WarehouseError> {
+        let mut versions = BTreeMap::new();
+        for table in self.table_names()? {
+            let log = self.table_dir(&table).join("_delta_log");
+            let entries = std::fs::read_dir(&log).map_err(|source| WarehouseError::Io {
+                path: log.clone(),
+                source,
+            })?;
+            let latest = entries
+                .filter_map(Result::ok)
+                .filter_map(|entry| {
+                    let name = entry.file_name();
+                    let stem = name.to_str()?.strip_suffix(".json")?.to_owned();
+                    stem.parse::<i64>().ok()
+                })
+                .max();
+            if let Some(version) = latest {
+                versions.insert(table, version);
+            }
+        }
+        Ok(versions)
     }
 
     /// Streams `input` into `table` as one commit, creating the table (partitioned

@@ -1,15 +1,19 @@
 //! The one DataFusion session of a warehouse, and read-only queries on it.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
+use datafusion::common::ParamValues;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::error::DataFusionError;
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 
 use crate::error::WarehouseError;
@@ -94,6 +98,21 @@ impl Default for QueryLimits {
     }
 }
 
+fn is_text(data_type: &arrow::datatypes::DataType) -> bool {
+    use arrow::datatypes::DataType;
+    matches!(data_type, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
+}
+
+/// What a statement reads and the parameters it takes ([`QuerySession::describe`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryShape {
+    /// The tables its plan scans, subqueries included.
+    pub tables: BTreeSet<String>,
+    /// Each `$name` (without the `$`), with the type DataFusion infers for it,
+    /// where it can (a comparison with a column).
+    pub parameters: BTreeMap<String, Option<arrow::datatypes::DataType>>,
+}
+
 /// A session whose every user query is read-only and bounded.
 #[derive(Clone)]
 pub struct QuerySession {
@@ -138,6 +157,36 @@ impl QuerySession {
         Ok(())
     }
 
+    /// A new session with the same limits and every table registered as in
+    /// this one: a table registered again in the copy leaves this one's
+    /// snapshot alone, for the queries still running on it.
+    pub async fn fresh_copy(&self) -> Result<Self, WarehouseError> {
+        let copy = Self::new(self.limits)?;
+        let state = self.ctx.state();
+        let options = &state.config().options().catalog;
+        let schema = self
+            .ctx
+            .catalog(&options.default_catalog)
+            .and_then(|c| c.schema(&options.default_schema));
+        if let Some(schema) = schema {
+            for name in schema.table_names() {
+                let provider = schema.table(&name).await.map_err(|e| WarehouseError::Register {
+                    table: name.clone(),
+                    message: root_message(&e),
+                })?;
+                if let Some(provider) = provider {
+                    copy.ctx
+                        .register_table(name.as_str(), provider)
+                        .map_err(|e| WarehouseError::Register {
+                            table: name.clone(),
+                            message: root_message(&e),
+                        })?;
+                }
+            }
+        }
+        Ok(copy)
+    }
+
     pub fn context(&self) -> &SessionContext {
         &self.ctx
     }
@@ -152,6 +201,12 @@ impl QuerySession {
 
     /// As [`Self::query`], with the result's schema, which an answer of no rows still has.
     pub async fn query_with_schema(&self, sql: &str) -> Result<(SchemaRef, Vec<RecordBatch>), WarehouseError> {
+        self.query_with_params(sql, None).await
+    }
+
+    /// Plans `sql` and refuses it unless it only reads: the one gate every user
+    /// statement passes before anything runs.
+    async fn read_only_plan(&self, sql: &str) -> Result<LogicalPlan, WarehouseError> {
         let plan = self
             .ctx
             .state()
@@ -168,6 +223,77 @@ impl QuerySession {
             .map_err(|e| WarehouseError::NotReadOnly {
                 message: root_message(&e),
             })?;
+        Ok(plan)
+    }
+
+    /// What a read-only statement reads and which `$name` parameters it takes,
+    /// with the type each is compared with, without running it.
+    pub async fn describe(&self, sql: &str) -> Result<QueryShape, WarehouseError> {
+        let plan = self.read_only_plan(sql).await?;
+        let sql_error = |e: DataFusionError| WarehouseError::Sql {
+            message: root_message(&e),
+        };
+        let mut tables = BTreeSet::new();
+        plan.apply_with_subqueries(|node| {
+            if let LogicalPlan::TableScan(scan) = node {
+                tables.insert(scan.table_name.table().to_owned());
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })
+        .map_err(sql_error)?;
+        // DataFusion's own `get_parameter_types` refuses a parameter compared
+        // with two types (`$client = 'all' OR client = $client`: Utf8 and
+        // Utf8View, or `$day - INTERVAL ...` beside `date <= $day`); a bound
+        // value is coerced wherever it lands, so such a parameter takes the
+        // one string type, or no type at all.
+        let mut seen: BTreeMap<String, Vec<arrow::datatypes::DataType>> = BTreeMap::new();
+        plan.apply_with_subqueries(|node| {
+            node.apply_expressions(|expr| {
+                expr.apply(|expr| {
+                    if let Expr::Placeholder(placeholder) = expr {
+                        let types = seen
+                            .entry(placeholder.id.trim_start_matches('$').to_owned())
+                            .or_default();
+                        if let Some(field) = &placeholder.field {
+                            types.push(field.data_type().clone());
+                        }
+                    }
+                    Ok(TreeNodeRecursion::Continue)
+                })
+            })
+        })
+        .map_err(sql_error)?;
+        let parameters = seen
+            .into_iter()
+            .map(|(name, mut types)| {
+                types.sort_by_key(ToString::to_string);
+                types.dedup();
+                let one = match types.as_slice() {
+                    [only] => Some(only.clone()),
+                    several if !several.is_empty() && several.iter().all(is_text) => {
+                        Some(arrow::datatypes::DataType::Utf8)
+                    }
+                    _ => None,
+                };
+                (name, one)
+            })
+            .collect();
+        Ok(QueryShape { tables, parameters })
+    }
+
+    /// As [`Self::query_with_schema`], with `$name` placeholders bound to typed
+    /// values: a value is never pasted into the SQL text.
+    pub async fn query_with_params(
+        &self,
+        sql: &str,
+        params: Option<ParamValues>,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>), WarehouseError> {
+        let mut plan = self.read_only_plan(sql).await?;
+        if let Some(params) = params {
+            plan = plan.with_param_values(params).map_err(|e| WarehouseError::Sql {
+                message: root_message(&e),
+            })?;
+        }
         let frame = self
             .ctx
             .execute_logical_plan(plan)

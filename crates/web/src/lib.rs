@@ -1,2 +1,154 @@
-//! The web app: SQL editor, charts, dashboards, sharing, exports, email
-//! rendering. Not built yet.
+//! The web app (`darkroom serve`): accounts, the dashboards of `dashboards/*.toml`
+//! with charts drawn on the server, the tearsheet, the audits, the data
+//! dictionary, exports, share links and the JSON API of web.md.
+//!
+//! Requests are answered on the server's runtime; the SQL they run goes to a
+//! runtime of its own ([`AppState::on_query_runtime`]), so a heavy query never
+//! holds the workers that answer the next page.
+
+mod accounts;
+mod api;
+mod auth;
+mod chart_routes;
+mod error;
+mod live;
+mod pages;
+mod style;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{delete, get, post};
+use darkroom_pipeline::Project;
+
+pub use accounts::{Accounts, MIN_PASSWORD_CHARS, Role, User};
+pub use error::WebError;
+pub use live::{CHECK_EVERY, Live};
+
+/// The default address of `darkroom serve`.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// What the chart cache may hold.
+pub const CACHE_LIMIT_MB: usize = 256;
+
+#[derive(Debug)]
+pub struct Inner {
+    pub live: Live,
+    pub accounts: Accounts,
+    pub throttle: auth::Throttle,
+    queries: tokio::runtime::Handle,
+}
+
+/// Everything a handler reaches: the project's live view, the accounts.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// The app over `project`; its queries run on `queries`.
+    pub async fn open(project: Project, queries: tokio::runtime::Handle) -> Result<Self, WebError> {
+        let accounts = Accounts::open(&project.dir.join(darkroom_pipeline::STATE_FILE))?;
+        let live = Live::open(project, CACHE_LIMIT_MB).await?;
+        Ok(Self(Arc::new(Inner {
+            live,
+            accounts,
+            throttle: auth::Throttle::default(),
+            queries,
+        })))
+    }
+
+    /// Runs `work` (SQL, drawing) on the query runtime and waits for it.
+    pub async fn on_query_runtime<T, F>(&self, work: F) -> Result<T, WebError>
+    where
+        F: Future<Output = Result<T, WebError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.queries
+            .spawn(work)
+            .await
+            .map_err(|e| WebError::Worker { message: e.to_string() })?
+    }
+}
+
+/// The whole app's routes (web.md).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/favicon.ico", get(|| async { axum::http::StatusCode::NO_CONTENT }))
+        .route("/login", get(pages::login_page).post(pages::login_form))
+        .route("/logout", post(pages::logout_form))
+        .route("/", get(pages::index))
+        .route("/d/{slug}", get(pages::dashboard_page))
+        .route("/s/{token}", get(pages::shared_page))
+        .route("/s/{token}/charts/{file}", get(chart_routes::shared_chart_file))
+        .route("/sql", get(pages::sql_page))
+        .route("/tearsheet", get(pages::tearsheet_page))
+        .route("/tearsheet.csv", get(pages::tearsheet_csv))
+        .route("/tearsheet.xlsx", get(pages::tearsheet_xlsx))
+        .route("/docs", get(pages::docs_page))
+        .route("/admin", get(pages::admin_page))
+        .route("/charts/{file}", get(chart_routes::chart_file))
+        .route("/api/login", post(api::login))
+        .route("/api/logout", post(api::logout))
+        .route("/api/query", post(api::query))
+        .route("/api/dashboards", get(api::dashboards))
+        .route("/api/dashboards/{slug}", get(api::dashboard))
+        .route("/api/dashboards/{slug}/share", post(api::share))
+        .route("/api/shares/{token}", delete(api::revoke_share))
+        .route("/api/charts/{id}/data", get(api::chart_data))
+        .route("/api/audits", get(api::audits))
+        .route("/static/style.css", get(style::stylesheet))
+        .fallback(pages::not_found)
+        .with_state(state)
+}
+
+/// Serves `project` on `listen` until Ctrl-C; the queries get a runtime of their own.
+pub fn serve(project: Project, listen: &str, ready: impl FnOnce(SocketAddr)) -> Result<(), WebError> {
+    let queries = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("darkroom-query")
+        .enable_all()
+        .build()
+        .map_err(|e| WebError::Worker { message: e.to_string() })?;
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("darkroom-web")
+        .enable_all()
+        .build()
+        .map_err(|e| WebError::Worker { message: e.to_string() })?;
+    let handle = queries.handle().clone();
+    let outcome = server.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|source| WebError::Listen {
+                addr: listen.to_owned(),
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| WebError::Listen {
+            addr: listen.to_owned(),
+            source,
+        })?;
+        let state = AppState::open(project, handle).await?;
+        ready(addr);
+        tracing::info!(%addr, "serving");
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(|source| WebError::Listen {
+                addr: listen.to_owned(),
+                source,
+            })
+    });
+    server.shutdown_background();
+    queries.shutdown_background();
+    outcome
+}

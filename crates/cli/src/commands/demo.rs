@@ -13,7 +13,17 @@ pub struct Args {
     /// Where to write the demo project (default: a new `darkroom-demo` folder here).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// The address the app is served on at the end.
+    #[arg(long, default_value = darkroom_web::DEFAULT_LISTEN)]
+    listen: String,
+    /// Stop after the runs instead of serving the app.
+    #[arg(long)]
+    no_serve: bool,
 }
+
+/// The demo's login, printed with its URL: a demo project is on this machine only.
+const DEMO_USER: &str = "demo";
+const DEMO_PASSWORD: &str = "darkroom-demo";
 
 /// A fresh project with a generated photo site, run night by night as production would be.
 pub fn run(args: &Args) -> anyhow::Result<()> {
@@ -80,7 +90,16 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
          darkroom dag --project {0}",
         dir.display()
     ));
-    Ok(())
+    let accounts = darkroom_web::Accounts::open(&dir.join(darkroom_pipeline::STATE_FILE))?;
+    accounts.add_user(DEMO_USER, darkroom_web::Role::Admin, DEMO_PASSWORD)?;
+    if args.no_serve {
+        crate::say(&format!(
+            "\nServe the app with: darkroom serve --project {}  (log in as {DEMO_USER} / {DEMO_PASSWORD})",
+            dir.display()
+        ));
+        return Ok(());
+    }
+    super::serve::serve(project, &args.listen, Some((DEMO_USER, DEMO_PASSWORD)))
 }
 
 /// `darkroom-demo`, or `darkroom-demo-2`, ... : never an existing folder.

@@ -25,6 +25,42 @@ const TEMPLATE: &[(&str, &str)] = &[
         include_str!("../../../../templates/photosite/audits.toml"),
     ),
     (
+        "dashboards/audit.toml",
+        include_str!("../../../../templates/photosite/dashboards/audit.toml"),
+    ),
+    (
+        "dashboards/executive.toml",
+        include_str!("../../../../templates/photosite/dashboards/executive.toml"),
+    ),
+    (
+        "dashboards/funnels.toml",
+        include_str!("../../../../templates/photosite/dashboards/funnels.toml"),
+    ),
+    (
+        "dashboards/marketing.toml",
+        include_str!("../../../../templates/photosite/dashboards/marketing.toml"),
+    ),
+    (
+        "dashboards/mobile.toml",
+        include_str!("../../../../templates/photosite/dashboards/mobile.toml"),
+    ),
+    (
+        "dashboards/pipeline.toml",
+        include_str!("../../../../templates/photosite/dashboards/pipeline.toml"),
+    ),
+    (
+        "dashboards/product.toml",
+        include_str!("../../../../templates/photosite/dashboards/product.toml"),
+    ),
+    (
+        "dashboards/sales.toml",
+        include_str!("../../../../templates/photosite/dashboards/sales.toml"),
+    ),
+    (
+        "dashboards/web.toml",
+        include_str!("../../../../templates/photosite/dashboards/web.toml"),
+    ),
+    (
         "models/dim_date.sql",
         include_str!("../../../../templates/photosite/models/dim_date.sql"),
     ),

@@ -2,8 +2,8 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use darkroom_metrics::{CATALOG_FILE, Catalog, Plan, Tearsheet, last_metric_day, parse_week, week_after_last_complete};
-use darkroom_pipeline::open_query_session;
+use darkroom_metrics::parse_week;
+use darkroom_pipeline::{open_query_session, project_tearsheet};
 
 use crate::report::UsageError;
 
@@ -35,20 +35,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let sheet = runtime.block_on(async {
         let session = open_query_session(&project).await?;
-        let ctx = session.context();
-        let catalog = Catalog::load(&project.dir.join(CATALOG_FILE), &ctx.state())?;
-        let plan = match project.external().plan {
-            Some(path) if path.exists() => Plan::load(&path, &catalog)?,
-            _ => Plan::default(),
-        };
-        let end = match end {
-            Some(end) => end,
-            None => week_after_last_complete(last_metric_day(ctx).await?.ok_or_else(|| UsageError {
-                message: "the warehouse has no daily_metrics yet".into(),
-                hint: "run the nightly run first: `darkroom run --date YYYY-MM-DD`",
-            })?),
-        };
-        anyhow::Ok(Tearsheet::build(ctx, &catalog, &plan, end).await?)
+        anyhow::Ok(project_tearsheet(&project, &session, end).await?)
+    })?;
+    let sheet = sheet.ok_or_else(|| UsageError {
+        message: "the warehouse has no daily_metrics yet".into(),
+        hint: "run the nightly run first: `darkroom run --date YYYY-MM-DD`",
     })?;
     match args.format {
         SheetFormat::Xlsx => {

@@ -233,13 +233,13 @@ fn init_refuses_to_overwrite() {
 #[test]
 fn demo_generates_and_queries_a_fresh_project() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = darkroom(&["demo", "--days", "3"], dir.path());
+    let out = darkroom(&["demo", "--days", "3", "--no-serve"], dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("wrote a new project in darkroom-demo"), "{text}");
     assert!(text.contains("and ran 3 nightly runs"), "{text}");
     assert!(text.contains("| purchase_type |"), "{text}");
-    let again = darkroom(&["demo", "--days", "1"], dir.path());
+    let again = darkroom(&["demo", "--days", "1", "--no-serve"], dir.path());
     assert!(
         stdout(&again).contains("wrote a new project in darkroom-demo-2"),
         "never reuses a folder"
@@ -638,4 +638,116 @@ fn a_bad_audits_toml_is_exit_code_2_naming_file_line_and_key() {
         "{}",
         stderr(&out)
     );
+}
+
+/// `darkroom` with `input` on its standard input (not a terminal: the password's line).
+fn darkroom_with_input(args: &[&str], cwd: &Path, input: &str) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_darkroom"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run darkroom");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write the password");
+    child.wait_with_output().expect("darkroom ends")
+}
+
+#[test]
+fn users_are_managed_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(darkroom(&["init", "site"], dir.path()).status.success());
+    let add = darkroom_with_input(
+        &["user", "add", "ana", "--role", "editor", "--project", "site"],
+        dir.path(),
+        "correct horse battery\n",
+    );
+    assert!(add.status.success(), "{}", stderr(&add));
+    assert_eq!(stdout(&add), "added ana (editor)\n");
+    let short = darkroom_with_input(
+        &["user", "add", "bo", "--role", "viewer", "--project", "site"],
+        dir.path(),
+        "short\n",
+    );
+    assert_eq!(short.status.code(), Some(2));
+    assert!(
+        stderr(&short).starts_with("error: a password needs at least 8 characters"),
+        "{}",
+        stderr(&short)
+    );
+    let twice = darkroom_with_input(
+        &["user", "add", "ana", "--role", "admin", "--project", "site"],
+        dir.path(),
+        "another password\n",
+    );
+    assert!(
+        stderr(&twice).starts_with("error: user \"ana\" already exists"),
+        "{}",
+        stderr(&twice)
+    );
+    assert!(
+        darkroom(&["user", "role", "ana", "admin", "--project", "site"], dir.path())
+            .status
+            .success()
+    );
+    let list = darkroom(&["user", "list", "--project", "site"], dir.path());
+    assert_eq!(stdout(&list), "ana\tadmin\n");
+    let token = darkroom(&["user", "token", "ana", "--project", "site"], dir.path());
+    let token = stdout(&token);
+    assert_eq!(token.trim().len(), 64, "{token}");
+    let gone = darkroom(&["user", "remove", "nobody", "--project", "site"], dir.path());
+    assert!(
+        stderr(&gone).starts_with("error: no user \"nobody\""),
+        "{}",
+        stderr(&gone)
+    );
+}
+
+/// `darkroom serve` as a user starts it: it prints its URL, answers, and
+/// refuses an address it cannot take with the address named.
+#[test]
+fn serve_prints_its_url_and_answers() {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let dir = project();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_darkroom"))
+        .args(["serve", "--project", "site", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut lines = std::io::BufReader::new(server.stdout.take().expect("stdout")).lines();
+    let line = lines
+        .find_map(|l| l.ok().filter(|l| l.contains("serving on")))
+        .expect("the URL is printed");
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("an address")
+        .to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).expect("connects");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("request");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("ok"), "{answer}");
+    let taken = darkroom(&["serve", "--project", "site", "--listen", &addr], dir.path());
+    assert_eq!(taken.status.code(), Some(2));
+    assert!(
+        stderr(&taken).starts_with(&format!("error: cannot listen on {addr}:")),
+        "{}",
+        stderr(&taken)
+    );
+    server.kill().expect("stopped");
+    let _ = server.wait();
 }

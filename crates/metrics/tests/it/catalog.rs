@@ -40,7 +40,7 @@ fn an_unknown_key_names_the_key_and_line() {
     let message = parse_error(&text);
     assert!(message.starts_with("proj/metrics.toml: "), "{message}");
     assert!(message.contains("unknown field `client_col`"), "{message}");
-    assert!(message.contains("line 27, column 1"), "{message}");
+    assert!(message.contains("line 28, column 1"), "{message}");
 }
 
 #[test]
@@ -86,4 +86,20 @@ fn sql_that_does_not_parse_is_named_by_metric() {
     }
     .hint();
     assert!(hint.contains("metrics.toml"));
+}
+
+/// What people read is the label ("Daily active users"); the name stays the
+/// key. A metric without a label reads as its name in a sentence.
+#[test]
+fn a_metric_reads_by_its_label_and_is_keyed_by_its_name() {
+    let catalog = template_catalog();
+    assert!(catalog.metrics.iter().all(|m| !m.label.is_empty() && m.label != m.name));
+    assert_eq!(
+        catalog.metric("dau").map(|m| m.label.as_str()),
+        Some("Daily active users")
+    );
+    let text = "[[metrics]]\nname = \"paid_subscribers\"\ndefinition = \"x\"\nteam = \"executive\"\n\
+                stage = \"revenue\"\nunit = \"users\"\nsql = \"SELECT 1 AS date, 1 AS value\"\n";
+    let unlabeled = Catalog::parse(Path::new("metrics.toml"), text, &SessionContext::new().state()).expect("parses");
+    assert_eq!(unlabeled.metrics[0].label, "Paid subscribers");
 }

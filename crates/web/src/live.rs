@@ -1,0 +1,239 @@
+//! The app's view of the project, kept current: the query session (each Delta
+//! table registered at its latest commit, the run history), the metric catalog,
+//! the dashboards, and the data version the result cache keys on.
+//!
+//! Before a request is answered, at most every [`CHECK_EVERY`], the commit
+//! files and the dashboards folder are looked at (names and times only); a
+//! table whose version moved is registered again, so a dashboard is current
+//! the moment a nightly run commits, and a query already running keeps the
+//! snapshot it started with.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use chrono::NaiveDate;
+use darkroom_dashboards::{DASHBOARDS_DIR, Dashboard, DashboardError, DataVersion, ResultCache};
+use darkroom_metrics::Catalog;
+use darkroom_pipeline::{Project, STATE_FILE, open_query_session, project_catalog, register_history};
+use darkroom_warehouse::{QuerySession, Warehouse};
+
+use crate::error::WebError;
+
+/// How often the commit files and dashboard files are looked at, at most.
+pub const CHECK_EVERY: Duration = Duration::from_millis(250);
+
+/// One consistent view: what a request reads from start to end.
+#[derive(Debug)]
+pub struct View {
+    pub session: QuerySession,
+    pub version: DataVersion,
+    pub catalog: Option<Catalog>,
+    /// The last day with daily metrics (relative date filters end there), else today.
+    pub last_day: NaiveDate,
+}
+
+#[derive(Debug)]
+pub struct Dashboards {
+    /// By slug, in file order; a file that did not load is its error.
+    pub loaded: Vec<Result<Dashboard, DashboardError>>,
+    stamp: Vec<(PathBuf, Option<SystemTime>)>,
+}
+
+impl Dashboards {
+    pub fn get(&self, slug: &str) -> Option<&Dashboard> {
+        self.loaded
+            .iter()
+            .filter_map(|d| d.as_ref().ok())
+            .find(|d| d.slug == slug)
+    }
+
+    /// The dashboard holding chart `id`, and the chart.
+    pub fn chart(&self, id: &str) -> Option<(&Dashboard, &darkroom_dashboards::Chart)> {
+        self.loaded
+            .iter()
+            .filter_map(|d| d.as_ref().ok())
+            .find_map(|d| d.chart(id).map(|c| (d, c)))
+    }
+}
+
+#[derive(Debug)]
+pub struct Live {
+    pub project: Project,
+    pub cache: ResultCache,
+    view: RwLock<Arc<View>>,
+    dashboards: RwLock<Arc<Dashboards>>,
+    last_check: Mutex<Instant>,
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+fn dashboards_stamp(dir: &std::path::Path) -> Vec<(PathBuf, Option<SystemTime>)> {
+    let mut stamp: Vec<(PathBuf, Option<SystemTime>)> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| (e.path(), e.metadata().ok().and_then(|m| m.modified().ok())))
+                .filter(|(p, _)| p.extension().is_some_and(|x| x == "toml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    stamp.sort();
+    stamp
+}
+
+fn history_stamp(project: &Project) -> u64 {
+    let Ok(meta) = std::fs::metadata(project.dir.join(STATE_FILE)) else {
+        return 0;
+    };
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64);
+    // The write-ahead log changes while the main file's time may not.
+    let wal = std::fs::metadata(project.dir.join(format!("{STATE_FILE}-wal")))
+        .ok()
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64);
+    modified ^ wal.rotate_left(17) ^ meta.len()
+}
+
+impl Live {
+    pub async fn open(project: Project, cache_limit_mb: usize) -> Result<Self, WebError> {
+        let view = load_view(&project, None).await?;
+        let dir = project.dir.join(DASHBOARDS_DIR);
+        let dashboards = load_dashboards(&dir);
+        Ok(Self {
+            project,
+            cache: ResultCache::new(cache_limit_mb * 1024 * 1024),
+            view: RwLock::new(Arc::new(view)),
+            dashboards: RwLock::new(Arc::new(dashboards)),
+            last_check: Mutex::new(Instant::now()),
+            refreshing: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn dashboards(&self) -> Arc<Dashboards> {
+        self.dashboards.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The current view, refreshed first if a table or a dashboard file changed.
+    pub async fn view(&self) -> Result<Arc<View>, WebError> {
+        let due = {
+            let mut last = self.last_check.lock().unwrap_or_else(PoisonError::into_inner);
+            if last.elapsed() >= CHECK_EVERY {
+                *last = Instant::now();
+                true
+            } else {
+                false
+            }
+        };
+        if due {
+            self.refresh().await?;
+        }
+        Ok(self.view.read().unwrap_or_else(PoisonError::into_inner).clone())
+    }
+
+    /// Looks at the commit files and dashboard files now, and takes in what changed.
+    pub async fn refresh(&self) -> Result<(), WebError> {
+        let _one_at_a_time = self.refreshing.lock().await;
+        let dir = self.project.dir.join(DASHBOARDS_DIR);
+        let stamp = dashboards_stamp(&dir);
+        if stamp != self.dashboards().stamp {
+            let dashboards = load_dashboards(&dir);
+            *self.dashboards.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(dashboards);
+        }
+        let current = self.view.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let tables = committed_versions(&self.project)?;
+        let history = history_stamp(&self.project);
+        if tables == current.version.tables && history == current.version.history {
+            return Ok(());
+        }
+        let view = load_view(&self.project, Some((&current, tables, history))).await?;
+        *self.view.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(view);
+        Ok(())
+    }
+}
+
+fn committed_versions(project: &Project) -> Result<BTreeMap<String, i64>, WebError> {
+    let dir = project.resolve(&project.config.warehouse.path);
+    if !dir.is_dir() {
+        return Ok(BTreeMap::new());
+    }
+    let warehouse = Warehouse::open(&dir).map_err(darkroom_pipeline::PipelineError::from)?;
+    Ok(warehouse
+        .committed_versions()
+        .map_err(darkroom_pipeline::PipelineError::from)?)
+}
+
+/// A view of the project now. With the previous view, only what changed is
+/// registered again: the tables whose version moved, the history if its stamp did.
+async fn load_view(
+    project: &Project,
+    previous: Option<(&Arc<View>, BTreeMap<String, i64>, u64)>,
+) -> Result<View, WebError> {
+    let (session, tables, history) = match previous {
+        None => {
+            let tables = committed_versions(project)?;
+            let history = history_stamp(project);
+            (open_query_session(project).await?, tables, history)
+        }
+        Some((previous, tables, history)) => {
+            // A new session, so that queries running on the old one keep their snapshot.
+            let session = previous
+                .session
+                .fresh_copy()
+                .await
+                .map_err(darkroom_pipeline::PipelineError::from)?;
+            let dir = project.resolve(&project.config.warehouse.path);
+            let warehouse = Warehouse::open(&dir).map_err(darkroom_pipeline::PipelineError::from)?;
+            for (table, version) in &tables {
+                if previous.version.tables.get(table) != Some(version) {
+                    warehouse
+                        .register(session.context(), table)
+                        .await
+                        .map_err(darkroom_pipeline::PipelineError::from)?;
+                }
+            }
+            if project.dir.join(STATE_FILE).is_file() {
+                register_history(project, &session)?;
+            }
+            (session, tables, history)
+        }
+    };
+    let catalog = project_catalog(project, &session)?;
+    let last_day = darkroom_metrics::last_metric_day(session.context())
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| chrono::Utc::now().date_naive());
+    tracing::info!(tables = tables.len(), %last_day, "data view refreshed");
+    Ok(View {
+        session,
+        version: DataVersion { tables, history },
+        catalog,
+        last_day,
+    })
+}
+
+fn load_dashboards(dir: &std::path::Path) -> Dashboards {
+    let stamp = dashboards_stamp(dir);
+    let loaded = darkroom_dashboards::load_dir(dir);
+    for result in &loaded {
+        match result {
+            Ok(dashboard) => {
+                for problem in dashboard
+                    .problems
+                    .iter()
+                    .chain(dashboard.charts.iter().filter_map(|c| c.problem.as_ref()))
+                {
+                    tracing::warn!(dashboard = %dashboard.slug, problem = %problem, "dashboard file");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "dashboard file did not load"),
+        }
+    }
+    Dashboards { loaded, stamp }
+}
