@@ -102,7 +102,7 @@ def load(url, cookie, paths, seconds, connections):
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     script.write(LUA % (", ".join(f'"{p}"' for p in paths), cookie))
     script.close()
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", script.name, url],
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", script.name, url],
                          check=True, capture_output=True, text=True).stdout
     found = re.search(r"RESULT (.*)", out)
     return dict(kv.split("=") for kv in found.group(1).split()) if found else {"raw": out}

@@ -9,13 +9,20 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use darkroom_warehouse::QueryShape;
+
 use crate::rows::ChartRows;
 
 #[derive(Debug)]
 pub struct ResultCache {
     limit_bytes: usize,
     inner: Mutex<Inner>,
+    /// Planned shapes by data version and SQL; small, so bounded by count.
+    shapes: Mutex<HashMap<String, Arc<QueryShape>>>,
 }
+
+/// Shapes kept before the map starts over (a data version makes all old ones useless).
+const SHAPES_KEPT: usize = 4096;
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -46,7 +53,24 @@ impl ResultCache {
         Self {
             limit_bytes,
             inner: Mutex::new(Inner::default()),
+            shapes: Mutex::new(HashMap::new()),
         }
+    }
+
+    pub fn shape(&self, key: &str) -> Option<Arc<QueryShape>> {
+        self.shapes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .cloned()
+    }
+
+    pub fn put_shape(&self, key: String, shape: Arc<QueryShape>) {
+        let mut shapes = self.shapes.lock().unwrap_or_else(PoisonError::into_inner);
+        if shapes.len() >= SHAPES_KEPT {
+            shapes.clear();
+        }
+        shapes.insert(key, shape);
     }
 
     pub fn get(&self, key: &str) -> Option<Arc<ChartRows>> {

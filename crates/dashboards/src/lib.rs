@@ -22,4 +22,4 @@ pub use export::{to_csv, to_xlsx};
 pub use file::{Chart, DASHBOARDS_DIR, Dashboard, Filter, FilterKind, load_dir};
 pub use filters::{DatePreset, FilterValues};
 pub use rows::{ChartRows, ColumnInfo};
-pub use run::{DataVersion, chart_shape, filter_options, run_cached, run_chart, run_sql};
+pub use run::{DataVersion, cached_shape, chart_shape, filter_options, query_cached, run_cached, run_chart, run_sql};

@@ -24,13 +24,63 @@ pub struct DataVersion {
     pub history: u64,
 }
 
+impl DataVersion {
+    /// One number for the whole version: a key part for what depends on every table.
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.tables.hash(&mut hasher);
+        self.history.hash(&mut hasher);
+        hasher.finish()
+    }
+}
+
+/// What `sql` reads and takes ([`QuerySession::describe`]), planned once per
+/// data version: planning is most of a cached answer's cost.
+pub async fn cached_shape(
+    session: &QuerySession,
+    cache: &ResultCache,
+    version: &DataVersion,
+    sql: &str,
+) -> Result<Arc<QueryShape>, darkroom_warehouse::WarehouseError> {
+    let key = format!("{}\n{sql}", version.fingerprint());
+    if let Some(shape) = cache.shape(&key) {
+        return Ok(shape);
+    }
+    let shape = Arc::new(session.describe(sql).await?);
+    cache.put_shape(key, shape.clone());
+    Ok(shape)
+}
+
+/// Any read-only SQL without parameters, cached as [`run_cached`] says (the
+/// app's own queries: filter options, audit status).
+pub async fn query_cached(
+    session: &QuerySession,
+    cache: &ResultCache,
+    version: &DataVersion,
+    sql: &str,
+) -> Result<Arc<ChartRows>, DashboardError> {
+    let shape = cached_shape(session, cache, version, sql).await?;
+    run_cached(
+        session,
+        cache,
+        version,
+        sql,
+        &shape,
+        ParamValues::Map(Default::default()),
+    )
+    .await
+}
+
 /// What `chart`'s SQL reads and takes, after checking that every `$name` it
 /// uses is bound by one of the dashboard's filters.
 pub async fn chart_shape(
     session: &QuerySession,
+    cache: &ResultCache,
+    version: &DataVersion,
     dashboard: &Dashboard,
     chart: &Chart,
-) -> Result<QueryShape, DashboardError> {
+) -> Result<Arc<QueryShape>, DashboardError> {
     let located = |message: String| DashboardError::Chart {
         chart: chart.id.clone(),
         message: format!("{} (file {}, line {})", message, dashboard.path.display(), chart.line),
@@ -41,8 +91,7 @@ pub async fn chart_shape(
             message: problem.clone(),
         });
     }
-    let shape = session
-        .describe(&chart.sql)
+    let shape = cached_shape(session, cache, version, &chart.sql)
         .await
         .map_err(|e| located(format!("its SQL does not plan: {e}")))?;
     let bound = dashboard.bound_names();
@@ -120,7 +169,7 @@ pub async fn run_chart(
     chart: &Chart,
     values: &FilterValues,
 ) -> Result<Arc<ChartRows>, DashboardError> {
-    let shape = chart_shape(session, dashboard, chart).await?;
+    let shape = chart_shape(session, cache, version, dashboard, chart).await?;
     let params = values.bind(&shape.parameters)?;
     run_cached(session, cache, version, &chart.sql, &shape, params)
         .await
@@ -140,7 +189,7 @@ pub async fn filter_options(
     version: &DataVersion,
     sql: &str,
 ) -> Result<Vec<String>, DashboardError> {
-    let shape = session.describe(sql).await?;
+    let shape = cached_shape(session, cache, version, sql).await?;
     let rows = run_cached(
         session,
         cache,

@@ -28,7 +28,7 @@ pub use audits::audit_days;
 pub use dag::{Dag, Task, TaskKind};
 pub use days::{day_text, parse_day};
 pub use error::PipelineError;
-pub use lock::{LOCK_FILE, RunLock};
+pub use lock::{LOCK_FILE, RunLock, run_in_progress};
 pub use model::{Model, RUN_DAYS};
 pub use project::{LogFormat, PROJECT_FILE, Project, ProjectConfig, ProjectError};
 pub use reports::{project_catalog, project_dictionary, project_tearsheet};

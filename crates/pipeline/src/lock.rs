@@ -14,7 +14,30 @@ pub const LOCK_FILE: &str = "run.lock";
 /// Held for the whole run; dropping it releases the lock.
 #[derive(Debug)]
 pub struct RunLock {
-    _file: File,
+    file: File,
+}
+
+/// Empties the holder's line, so that [`run_in_progress`] says no at once; the
+/// operating system releases the lock itself as the file closes.
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        let _ = self.file.set_len(0);
+    }
+}
+
+/// Whether a run holds the project's lock now: the lock file names a live
+/// process. Read without taking the lock, so a run starting at this moment is
+/// never refused because someone looked; a run killed outright leaves its
+/// line behind, but no live process.
+pub fn run_in_progress(project_dir: &Path) -> bool {
+    let Ok(holder) = std::fs::read_to_string(project_dir.join(LOCK_FILE)) else {
+        return false;
+    };
+    let pid = holder
+        .strip_prefix("pid ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|pid| pid.parse::<u32>().ok());
+    pid.is_some_and(|pid| Path::new("/proc").join(pid.to_string()).exists())
 }
 
 impl RunLock {
@@ -51,6 +74,6 @@ impl RunLock {
         file.seek(SeekFrom::Start(0)).map_err(io)?;
         write!(file, "pid {} since {}", std::process::id(), crate::state::now()).map_err(io)?;
         file.flush().map_err(io)?;
-        Ok(Self { _file: file })
+        Ok(Self { file })
     }
 }

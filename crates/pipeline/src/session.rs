@@ -94,11 +94,18 @@ pub fn register_history(project: &Project, session: &QuerySession) -> Result<(),
     )
     .map_err(|e| history_error(&e))?;
     let snapshots = subscriber_snapshots_batch(&state)?;
-    for (name, batch) in [
+    let mut tables = vec![
         ("etl_runs", runs_batch),
         ("etl_task_runs", tasks_batch),
         (SUBSCRIBER_SNAPSHOTS_TAKEN, snapshots),
-    ] {
+    ];
+    // The graph is the project's as it is now; a project whose graph does not
+    // build (a bad model) still answers queries, without this table.
+    match crate::runner::project_dag(project) {
+        Ok(dag) => tables.push((TASK_GRAPH, task_graph_batch(&dag)?)),
+        Err(error) => tracing::warn!(%error, "no etl_task_graph: the task graph does not build"),
+    }
+    for (name, batch) in tables {
         let table = MemTable::try_new(batch.schema(), vec![vec![batch]]).map_err(|e| history_error(&e))?;
         let _ = session.context().deregister_table(name);
         session
@@ -107,6 +114,33 @@ pub fn register_history(project: &Project, session: &QuerySession) -> Result<(),
             .map_err(|e| history_error(&e))?;
     }
     Ok(())
+}
+
+/// The project's task graph as a table: each task in run order, what it
+/// requires and what it writes (`darkroom dag` as rows).
+pub const TASK_GRAPH: &str = "etl_task_graph";
+
+fn task_graph_batch(dag: &crate::dag::Dag) -> Result<RecordBatch, PipelineError> {
+    let position = Int64Array::from_iter_values((0..dag.tasks.len()).map(|i| i as i64 + 1));
+    RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("position", DataType::Int64, false),
+            Field::new("task", DataType::Utf8, false),
+            Field::new("requires", DataType::Utf8, false),
+            Field::new("writes", DataType::Utf8, false),
+        ])),
+        vec![
+            Arc::new(position),
+            Arc::new(StringArray::from_iter_values(dag.tasks.iter().map(|t| t.name.as_str()))),
+            Arc::new(StringArray::from_iter_values(
+                dag.tasks.iter().map(|t| t.requires.join(", ")),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                dag.tasks.iter().map(|t| t.outputs.join(", ")),
+            )),
+        ],
+    )
+    .map_err(|e| history_error(&e))
 }
 
 /// The state database's record of subscriber snapshots taken, as a table: a

@@ -5,8 +5,9 @@
 //! Before a request is answered, at most every [`CHECK_EVERY`], the commit
 //! files and the dashboards folder are looked at (names and times only); a
 //! table whose version moved is registered again, so a dashboard is current
-//! the moment a nightly run commits, and a query already running keeps the
-//! snapshot it started with.
+//! the moment a nightly run has committed, and a query already running keeps
+//! the snapshot it started with. While a run holds the project's lock the
+//! tables are not looked at: a reader sees the last whole night, never half of one.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 use chrono::NaiveDate;
 use darkroom_dashboards::{DASHBOARDS_DIR, Dashboard, DashboardError, DataVersion, ResultCache};
 use darkroom_metrics::Catalog;
-use darkroom_pipeline::{Project, STATE_FILE, open_query_session, project_catalog, register_history};
+use darkroom_pipeline::{Project, STATE_FILE, open_query_session, project_catalog, register_history, run_in_progress};
 use darkroom_warehouse::{QuerySession, Warehouse};
 
 use crate::error::WebError;
@@ -130,20 +131,31 @@ impl Live {
                 false
             }
         };
-        if due {
-            self.refresh().await?;
+        // A refresh already running (a night's many commits take a while to
+        // register) is not waited for: this request reads the view it has.
+        if due && let Ok(refreshing) = self.refreshing.try_lock() {
+            self.refresh_holding(refreshing).await?;
         }
         Ok(self.view.read().unwrap_or_else(PoisonError::into_inner).clone())
     }
 
     /// Looks at the commit files and dashboard files now, and takes in what changed.
     pub async fn refresh(&self) -> Result<(), WebError> {
-        let _one_at_a_time = self.refreshing.lock().await;
+        let refreshing = self.refreshing.lock().await;
+        self.refresh_holding(refreshing).await
+    }
+
+    async fn refresh_holding(&self, _one_at_a_time: tokio::sync::MutexGuard<'_, ()>) -> Result<(), WebError> {
         let dir = self.project.dir.join(DASHBOARDS_DIR);
         let stamp = dashboards_stamp(&dir);
         if stamp != self.dashboards().stamp {
             let dashboards = load_dashboards(&dir);
             *self.dashboards.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(dashboards);
+        }
+        // A night is taken in whole: while a run commits table after table,
+        // the app keeps answering from the last finished one.
+        if run_in_progress(&self.project.dir) {
+            return Ok(());
         }
         let current = self.view.read().unwrap_or_else(PoisonError::into_inner).clone();
         let tables = committed_versions(&self.project)?;
@@ -189,13 +201,13 @@ async fn load_view(
                 .map_err(darkroom_pipeline::PipelineError::from)?;
             let dir = project.resolve(&project.config.warehouse.path);
             let warehouse = Warehouse::open(&dir).map_err(darkroom_pipeline::PipelineError::from)?;
-            for (table, version) in &tables {
-                if previous.version.tables.get(table) != Some(version) {
-                    warehouse
-                        .register(session.context(), table)
-                        .await
-                        .map_err(darkroom_pipeline::PipelineError::from)?;
-                }
+            // Together: each is its commit log read and replayed, and a night changes most tables.
+            let changed = tables
+                .iter()
+                .filter(|(table, version)| previous.version.tables.get(*table) != Some(*version))
+                .map(|(table, _)| warehouse.register(session.context(), table));
+            for registered in futures::future::join_all(changed).await {
+                registered.map_err(darkroom_pipeline::PipelineError::from)?;
             }
             if project.dir.join(STATE_FILE).is_file() {
                 register_history(project, &session)?;

@@ -309,7 +309,8 @@ async fn latest_audit_status(state: &AppState, metrics: &[String]) -> HashMap<St
             };
             let sql = "SELECT \"check\", max(CASE status WHEN 'fail' THEN 2 WHEN 'warn' THEN 1 ELSE 0 END) AS worst \
                        FROM audit_results WHERE audit_date = (SELECT max(audit_date) FROM audit_results) GROUP BY 1";
-            let Ok(rows) = darkroom_dashboards::run_sql(&view.session, sql, None).await else {
+            let cached = darkroom_dashboards::query_cached(&view.session, &worker.live.cache, &view.version, sql).await;
+            let Ok(rows) = cached else {
                 return Ok(HashMap::new());
             };
             let table = rows.table();
@@ -418,13 +419,24 @@ fn rows_table(answer: &Answer) -> Markup {
     }
 }
 
+/// Where a dashboard is shown: its own page, or a share link.
+struct Place {
+    /// The filter form's target.
+    action: String,
+    /// Where `ID.csv` and the other files of a chart are.
+    links: String,
+    query_string: String,
+    /// A share link shows the rows, never the SQL: its readers are outside the warehouse.
+    shows_sql: bool,
+}
+
 fn chart_card(
     page: &DashboardPage,
     chart: &darkroom_dashboards::Chart,
     answered: &Result<Answer, WebError>,
-    links: &str,
-    query_string: &str,
+    place: &Place,
 ) -> Markup {
+    let (links, query_string) = (&place.links, &place.query_string);
     let metric = chart.metric.as_deref().and_then(|m| page.catalog.as_ref()?.metric(m));
     let svg = answered
         .as_ref()
@@ -459,7 +471,7 @@ fn chart_card(
                             }
                         }
                     }
-                    pre { (metric.display_sql()) }
+                    @if place.shows_sql { pre { (metric.display_sql()) } }
                 }
             }
             @match (&svg, answered) {
@@ -476,8 +488,8 @@ fn chart_card(
                 p.definition { (description) }
             }
             details.sql {
-                summary { "SQL and rows" }
-                pre { (chart.sql) }
+                summary { @if place.shows_sql { "SQL and rows" } @else { "Rows" } }
+                @if place.shows_sql { pre { (chart.sql) } }
                 @if let Ok(answer) = answered {
                     (rows_table(answer))
                 }
@@ -491,7 +503,7 @@ fn chart_card(
     }
 }
 
-fn dashboard_body(page: &DashboardPage, action: &str, links: &str, query_string: &str) -> Markup {
+fn dashboard_body(page: &DashboardPage, place: &Place) -> Markup {
     let d = &page.dashboard;
     html! {
         h1 { (d.title) }
@@ -502,10 +514,10 @@ fn dashboard_body(page: &DashboardPage, action: &str, links: &str, query_string:
         @if !d.problems.is_empty() {
             div.problems role="alert" { ul { @for p in &d.problems { li { (p) } } } }
         }
-        (filters_form(page, action))
+        (filters_form(page, &place.action))
         div.grid {
             @for (chart, answered) in &page.charts {
-                (chart_card(page, chart, answered, links, query_string))
+                (chart_card(page, chart, answered, place))
             }
         }
     }
@@ -524,7 +536,13 @@ pub async fn dashboard_page(
 ) -> Response {
     match load_dashboard_page(&state, &slug, query).await {
         Ok(page) => {
-            let body = dashboard_body(&page, &format!("/d/{slug}"), "/charts/", &query_string(&uri));
+            let place = Place {
+                action: format!("/d/{slug}"),
+                links: "/charts/".to_owned(),
+                query_string: query_string(&uri),
+                shows_sql: true,
+            };
+            let body = dashboard_body(&page, &place);
             Html(layout(&page.dashboard.title, Some(&authed), body).into_string()).into_response()
         }
         Err(e) => error_page(&e),
@@ -549,12 +567,13 @@ pub async fn shared_page(
     };
     match load_dashboard_page(&state, &share.dashboard, query).await {
         Ok(page) => {
-            let body = dashboard_body(
-                &page,
-                &format!("/s/{token}"),
-                &format!("/s/{token}/charts/"),
-                &query_string(&uri),
-            );
+            let place = Place {
+                action: format!("/s/{token}"),
+                links: format!("/s/{token}/charts/"),
+                query_string: query_string(&uri),
+                shows_sql: false,
+            };
+            let body = dashboard_body(&page, &place);
             Html(layout(&page.dashboard.title, None, body).into_string()).into_response()
         }
         Err(e) => error_page(&e),

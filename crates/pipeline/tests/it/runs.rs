@@ -107,8 +107,17 @@ fn a_second_run_on_the_same_project_is_refused_while_the_first_holds_the_lock() 
         "{error}"
     );
     assert!(!site.path().join("warehouse").exists(), "nothing was written");
+    assert!(
+        darkroom_pipeline::run_in_progress(site.path()),
+        "readers see a run going"
+    );
     drop(held);
+    assert!(
+        !darkroom_pipeline::run_in_progress(site.path()),
+        "and see it end at once"
+    );
     site.run(&day(0), false).expect("runs once the lock is free");
+    assert!(!darkroom_pipeline::run_in_progress(site.path()));
 }
 
 /// Regression: a fresh project whose first run is a day long past took no

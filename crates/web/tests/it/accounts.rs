@@ -214,6 +214,10 @@ fn shares_show_one_dashboard_until_revoked() {
     let page = app.get(&format!("/s/{token}"), &anonymous);
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text().contains("<h1>Product</h1>"));
+    assert!(
+        !page.text().contains("FROM daily_metrics"),
+        "a share link shows rows, not SQL"
+    );
     let own = app.get(&format!("/s/{token}/charts/product-uploads.csv"), &anonymous);
     assert_eq!(own.status, StatusCode::OK);
     let other = app.get(&format!("/s/{token}/charts/executive-dau.csv"), &anonymous);

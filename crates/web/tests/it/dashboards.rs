@@ -190,3 +190,34 @@ fn an_answer_is_cached_until_a_night_commits_the_tables_it_read() {
     );
     assert!(app.state.live.cache.stats().misses > misses);
 }
+
+/// While a run holds the project's lock (the lock file names a live process)
+/// the app answers from the last whole night; once the run is gone, from the new one.
+#[test]
+fn a_reader_sees_the_last_whole_night_while_a_run_is_going() {
+    let site = site();
+    let app = App::open(site.path());
+    let viewer = app.login("vic");
+    let path = "/api/charts/product-uploads/data?days=all_time";
+    let before = rows(&app.get(path, &viewer).json()).len();
+    grow_and_run(site.path(), 1);
+    let mut other_run = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .expect("a live process");
+    std::fs::write(
+        site.path().join("run.lock"),
+        format!("pid {} since now", other_run.id()),
+    )
+    .expect("lock file");
+    std::thread::sleep(darkroom_web::CHECK_EVERY);
+    assert_eq!(rows(&app.get(path, &viewer).json()).len(), before, "no half night");
+    other_run.kill().expect("stopped");
+    other_run.wait().expect("gone");
+    std::thread::sleep(darkroom_web::CHECK_EVERY);
+    assert_eq!(
+        rows(&app.get(path, &viewer).json()).len(),
+        before + 1,
+        "the finished night"
+    );
+}

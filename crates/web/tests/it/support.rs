@@ -16,8 +16,17 @@ use tower::ServiceExt as _;
 pub const START: &str = "2015-02-02";
 pub const DAYS: u32 = 16;
 pub const PASSWORD: &str = "correct horse battery";
-/// Bump when the fixture's recipe changes, so an old copy is not reused.
-const FIXTURE: &str = "web-fixture-v1";
+/// The fixture's folder: named by this test binary's build time, so a change
+/// to the simulator, the pipeline or the templates (any rebuild) makes a new one.
+fn fixture_name() -> String {
+    let built = std::env::current_exe()
+        .and_then(|exe| exe.metadata())
+        .and_then(|meta| meta.modified())
+        .ok()
+        .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |age| age.as_secs());
+    format!("web-fixture-{built}")
+}
 
 fn template_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates/photosite")
@@ -89,15 +98,22 @@ fn build_fixture(dir: &Path) {
 /// A fresh copy of the shared fixture.
 pub fn site() -> tempfile::TempDir {
     let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let ready = root.join(FIXTURE);
+    let name = fixture_name();
+    let ready = root.join(&name);
     if !ready.join("done").exists() {
-        let building = root.join(format!("{FIXTURE}-{}", std::process::id()));
+        let building = root.join(format!("{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&building);
         build_fixture(&building);
         std::fs::write(building.join("done"), "").expect("mark");
         // Another test may have finished first; either copy is the same world.
         if std::fs::rename(&building, &ready).is_err() {
             let _ = std::fs::remove_dir_all(&building);
+        }
+        for old in std::fs::read_dir(&root).into_iter().flatten().filter_map(Result::ok) {
+            let file_name = old.file_name().to_string_lossy().into_owned();
+            if file_name.starts_with("web-fixture-") && !file_name.starts_with(&name) {
+                let _ = std::fs::remove_dir_all(old.path());
+            }
         }
     }
     let copy = tempfile::tempdir().expect("temp dir");
