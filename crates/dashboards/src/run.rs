@@ -189,16 +189,7 @@ pub async fn filter_options(
     version: &DataVersion,
     sql: &str,
 ) -> Result<Vec<String>, DashboardError> {
-    let shape = cached_shape(session, cache, version, sql).await?;
-    let rows = run_cached(
-        session,
-        cache,
-        version,
-        sql,
-        &shape,
-        ParamValues::Map(Default::default()),
-    )
-    .await?;
+    let rows = query_cached(session, cache, version, sql).await?;
     Ok(rows
         .table()
         .rows

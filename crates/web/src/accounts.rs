@@ -448,6 +448,16 @@ mod tests {
         ));
     }
 
+    /// A viewer `ana` with a session: its cookie value.
+    fn ana_logged_in(accounts: &Accounts) -> String {
+        accounts.add_user("ana", Role::Viewer, "correct horse").expect("added");
+        let user = accounts
+            .check_password("ana", "correct horse")
+            .expect("checked")
+            .expect("ana");
+        accounts.start_session(&user).expect("started").0
+    }
+
     #[test]
     fn the_dummy_hash_is_a_valid_argon2id_hash() {
         assert!(PasswordHash::new(DUMMY_HASH).is_ok());
@@ -456,12 +466,7 @@ mod tests {
     #[test]
     fn a_session_unused_for_fourteen_days_ends() {
         let (_dir, accounts) = accounts();
-        accounts.add_user("ana", Role::Viewer, "correct horse").expect("added");
-        let user = accounts
-            .check_password("ana", "correct horse")
-            .expect("checked")
-            .expect("ana");
-        let (id, _) = accounts.start_session(&user).expect("started");
+        let id = ana_logged_in(&accounts);
         assert!(accounts.session(&id).expect("read").is_some());
         accounts
             .age_session(&id, SESSION_IDLE + Duration::from_secs(1))
@@ -473,12 +478,7 @@ mod tests {
     #[test]
     fn a_new_password_ends_the_old_sessions() {
         let (_dir, accounts) = accounts();
-        accounts.add_user("ana", Role::Viewer, "correct horse").expect("added");
-        let user = accounts
-            .check_password("ana", "correct horse")
-            .expect("checked")
-            .expect("ana");
-        let (id, _) = accounts.start_session(&user).expect("started");
+        let id = ana_logged_in(&accounts);
         accounts.set_password("ana", "battery staple").expect("changed");
         assert_eq!(accounts.session(&id).expect("read"), None);
     }
