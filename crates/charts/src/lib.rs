@@ -16,10 +16,12 @@
 mod axis;
 mod draw;
 mod format;
+mod png;
 mod table;
 
 pub use draw::render_svg;
 pub use format::{NumberFormat, format_date, format_number};
+pub use png::{render_png, svg_to_png};
 pub use table::{Cell, Table};
 
 /// Okabe and Ito's palette, darkest first: told apart by readers with any
@@ -75,6 +77,8 @@ pub enum ChartError {
         needs: &'static str,
         columns: String,
     },
+    #[error("chart {title:?} cannot be drawn as an image: {reason}")]
+    Raster { title: String, reason: String },
 }
 
 impl ChartError {
@@ -82,6 +86,9 @@ impl ChartError {
         match self {
             Self::Shape { .. } => {
                 "change the chart's SQL to return the columns its kind draws (see the dashboard docs)"
+            }
+            Self::Raster { .. } => {
+                "open the chart's SVG in the app to see what it draws, and report the chart's SQL and rows"
             }
         }
     }

@@ -4,6 +4,7 @@ pub mod demo;
 pub mod docs;
 pub mod init;
 pub mod run;
+pub mod send;
 pub mod serve;
 pub mod sim;
 pub mod sql;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::CommandFactory;
 use darkroom_audit::AuditError;
+use darkroom_delivery::DeliveryError;
 use darkroom_logs::LogsError;
 use darkroom_metrics::MetricsError;
 use darkroom_pipeline::{PipelineError, ProjectConfig, ProjectError};
@@ -363,6 +364,62 @@ fn sim_errors() -> Vec<SimError> {
     ]
 }
 
+fn delivery_errors() -> Vec<DeliveryError> {
+    let sqlite = rusqlite_error();
+    vec![
+        DeliveryError::Read {
+            path: "site/darkroom.toml".into(),
+            source: io_error(),
+        },
+        DeliveryError::Config {
+            file: "site/darkroom.toml".into(),
+            line: 31,
+            key: "subscriptions[2].cron".into(),
+            message: "\"0 25 * * *\" is not a cron schedule".into(),
+        },
+        DeliveryError::State {
+            path: "site/state.db".into(),
+            source: sqlite,
+        },
+        DeliveryError::NoTearsheet,
+        DeliveryError::NoSuchDashboard { slug: "finance".into() },
+        DeliveryError::Chart {
+            dashboard: "web".into(),
+            chart: "web-dau".into(),
+            message: "table 'no_such_table' not found".into(),
+        },
+        DeliveryError::Compose {
+            message: "missing sender".into(),
+        },
+        DeliveryError::Smtp {
+            server: "smtp://ann@mail.example.com:587".into(),
+            message: "permanent error (535): authentication failed".into(),
+        },
+        DeliveryError::Outbox {
+            path: "site/outbox".into(),
+            source: io_error(),
+        },
+        DeliveryError::Slack {
+            url: "https://hooks.slack.com/…".into(),
+            message: "it answered 404 Not Found: no_service".into(),
+        },
+        DeliveryError::Share {
+            dashboard: "executive".into(),
+            message: "database is locked".into(),
+        },
+        DeliveryError::NoRecipients {
+            dashboard: "executive".into(),
+        },
+        DeliveryError::Refresh {
+            message: "chart web-dau: table not found".into(),
+        },
+    ]
+}
+
+fn rusqlite_error() -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY), None)
+}
+
 fn every_error() -> Vec<anyhow::Error> {
     let mut all: Vec<anyhow::Error> = Vec::new();
     all.extend(logs_errors().into_iter().map(anyhow::Error::from));
@@ -373,6 +430,7 @@ fn every_error() -> Vec<anyhow::Error> {
     all.extend(pipeline_errors().into_iter().map(anyhow::Error::from));
     all.extend(sim_errors().into_iter().map(anyhow::Error::from));
     all.extend(audit_errors().into_iter().map(anyhow::Error::from));
+    all.extend(delivery_errors().into_iter().map(anyhow::Error::from));
     all.push(anyhow::Error::from(UsageError {
         message: "darkroom run needs a day".into(),
         hint: "pass --date YYYY-MM-DD, or --from YYYY-MM-DD --to YYYY-MM-DD for a backfill",

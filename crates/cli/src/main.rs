@@ -57,6 +57,8 @@ enum Command {
     Serve(commands::serve::Args),
     /// The app's users: add, passwd, role, remove, list, token.
     User(commands::user::Args),
+    /// Deliver one dashboard now by email and/or Slack, as a subscription would.
+    Send(commands::send::Args),
 }
 
 /// Progress and results for the person at the terminal.
@@ -65,14 +67,22 @@ pub(crate) fn say(text: &str) {
     println!("{text}");
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("DARKROOM_LOG").unwrap_or_else(|_| "warn".into()))
+/// Events go to the terminal as `DARKROOM_LOG` asks (`warn` by default), and
+/// those inside a nightly task to that task's own log file as well.
+fn init_logging() {
+    use tracing_subscriber::prelude::*;
+    let terminal = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         // Colour codes are for a terminal; in a file or CI log they are noise.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_filter(tracing_subscriber::EnvFilter::try_from_env("DARKROOM_LOG").unwrap_or_else(|_| "warn".into()));
+    let task_logs = darkroom_pipeline::TaskLogLayer.with_filter(darkroom_pipeline::task_log_filter());
+    tracing_subscriber::registry().with(terminal).with(task_logs).init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
     let result = match cli.command {
         Command::Init(args) => commands::init::run(&args),
         Command::Sim(command) => commands::sim::run(command),
@@ -85,6 +95,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => commands::demo::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
         Command::User(args) => commands::user::run(&args),
+        Command::Send(args) => commands::send::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use darkroom_audit::AuditError;
+use darkroom_delivery::DeliveryError;
 use darkroom_logs::LogsError;
 use darkroom_metrics::MetricsError;
 use darkroom_pipeline::{PipelineError, ProjectError};
@@ -74,6 +75,16 @@ fn classify(error: &anyhow::Error) -> (&'static str, u8) {
                 continue;
             }
             return (e.hint(), if e.is_usage() { BAD_USAGE } else { WORK_FAILED });
+        }
+        if let Some(e) = cause.downcast_ref::<DeliveryError>() {
+            let code = match e {
+                DeliveryError::Pipeline(_) | DeliveryError::Dashboard(_) => continue,
+                DeliveryError::Config { .. }
+                | DeliveryError::NoSuchDashboard { .. }
+                | DeliveryError::NoRecipients { .. } => BAD_USAGE,
+                _ => WORK_FAILED,
+            };
+            return (e.hint(), code);
         }
         if let Some(e) = cause.downcast_ref::<ProjectError>() {
             return (e.hint(), BAD_USAGE);

@@ -105,6 +105,25 @@ pub struct Chart {
     pub problem: Option<String>,
 }
 
+impl Chart {
+    /// How the chart is drawn, the same on the page, in the email and in Slack:
+    /// its kind (a table when the file's kind is unknown), its title, and how its
+    /// numbers read (its own `format`, else its metric's unit).
+    pub fn spec(&self, catalog: Option<&darkroom_metrics::Catalog>) -> darkroom_charts::ChartSpec {
+        let format = self.format.unwrap_or_else(|| {
+            self.metric
+                .as_deref()
+                .and_then(|m| catalog?.metric(m))
+                .map_or(NumberFormat::Count, |m| NumberFormat::of_unit(m.unit.name()))
+        });
+        darkroom_charts::ChartSpec {
+            kind: self.kind.unwrap_or(ChartKind::Table),
+            title: self.title.clone(),
+            format,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dashboard {
     pub slug: String,

@@ -8,6 +8,7 @@
 //!
 //! [`QuerySession`]: darkroom_warehouse::QuerySession
 
+mod audit_status;
 mod cache;
 mod error;
 mod export;
@@ -16,6 +17,7 @@ mod filters;
 mod rows;
 mod run;
 
+pub use audit_status::latest_audit_status;
 pub use cache::{CacheStats, ResultCache};
 pub use error::DashboardError;
 pub use export::{to_csv, to_xlsx};

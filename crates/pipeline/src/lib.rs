@@ -23,6 +23,7 @@ mod runner;
 mod session;
 mod snapshot;
 mod state;
+mod task_log;
 
 pub use audits::audit_days;
 pub use dag::{Dag, Task, TaskKind};
@@ -35,3 +36,4 @@ pub use reports::{project_catalog, project_dictionary, project_tearsheet};
 pub use runner::{RunOptions, RunReport, TaskReport, project_dag, run_range};
 pub use session::{open_query_session, register_history};
 pub use state::{STATE_FILE, StateDb, TaskRecord, TaskState};
+pub use task_log::{RUN_LOGS_DIR, TaskLogLayer, task_log_filter, task_log_path};

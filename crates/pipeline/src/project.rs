@@ -48,7 +48,7 @@ pub enum LogFormat {
     ApiV1,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectConfig {
     #[serde(default)]
@@ -59,6 +59,18 @@ pub struct ProjectConfig {
     pub query: QuerySection,
     #[serde(default)]
     pub run: RunSection,
+    /// `[schedule]`, `[email]`, `[slack]`, `[web]` and `[[subscriptions]]` belong
+    /// to darkroom-delivery, which reads and checks them from the same file.
+    #[serde(default, rename = "schedule")]
+    pub delivery_schedule: Option<toml::Value>,
+    #[serde(default, rename = "email")]
+    pub delivery_email: Option<toml::Value>,
+    #[serde(default, rename = "slack")]
+    pub delivery_slack: Option<toml::Value>,
+    #[serde(default, rename = "web")]
+    pub delivery_web: Option<toml::Value>,
+    #[serde(default, rename = "subscriptions")]
+    pub delivery_subscriptions: Option<toml::Value>,
 }
 
 /// How the nightly run uses the machine. A key left out keeps its default.
@@ -163,7 +175,7 @@ pub struct ExternalPaths {
 }
 
 /// A loaded project: its folder and validated configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Project {
     pub dir: PathBuf,
     pub config: ProjectConfig,

@@ -23,6 +23,8 @@ use crate::lock::RunLock;
 use crate::model::load_models;
 use crate::project::Project;
 use crate::state::{StateDb, TaskRecord, TaskState};
+use crate::task_log::{read_tail, task_log_path, task_span};
+use tracing::Instrument as _;
 
 /// The models folder of a project.
 pub const MODELS_DIR: &str = "models";
@@ -286,13 +288,13 @@ impl DayRun<'_> {
             touched_days: days_text(&output.touched_days),
             error: None,
             note: output.note,
+            log_tail: None, // read from the task's log file when it is recorded
         };
         self.finish(name, TaskState::Succeeded, &record, None)
     }
 
     /// Records the failure, and marks every task downstream of it as not run.
     fn failed(&mut self, name: &str, seconds: f64, error: &PipelineError) -> Result<(), PipelineError> {
-        tracing::error!(task = %name, error = %error, "task failed");
         let record = TaskRecord {
             seconds,
             error: Some(format!(
@@ -322,10 +324,14 @@ impl DayRun<'_> {
         report: Option<TaskReport>,
     ) -> Result<(), PipelineError> {
         self.status.insert(name.to_owned(), state);
+        let record = TaskRecord {
+            log_tail: read_tail(&task_log_path(&self.run.project.dir, self.run.run_id, name)),
+            ..record.clone()
+        };
         self.run
             .state()
-            .finish_task(self.run.run_id, &self.day_name, name, state, record)?;
-        let report = report.unwrap_or_else(|| TaskReport::of(name, state, record));
+            .finish_task(self.run.run_id, &self.day_name, name, state, &record)?;
+        let report = report.unwrap_or_else(|| TaskReport::of(name, state, &record));
         self.reports.insert(name.to_owned(), report);
         Ok(())
     }
@@ -385,16 +391,38 @@ fn spawn_task(
     earlier_seconds: f64,
 ) {
     let run = Arc::clone(run);
-    running.spawn(async move {
-        let clock = Instant::now();
-        let sql = if spilling_joins {
-            with_spilling_joins(&run.ctx)
-        } else {
-            run.ctx.clone()
-        };
-        let result = execute(run, &name, kind, &sql).await;
-        (name, earlier_seconds + clock.elapsed().as_secs_f64(), result)
-    });
+    let log_file = task_log_path(&run.project.dir, run.run_id, &name);
+    let span = task_span(&name, run.run_id, &day_text(run.day), &log_file);
+    running.spawn(
+        async move {
+            let clock = Instant::now();
+            let sql = if spilling_joins {
+                tracing::info!("started again alone, with joins that spill");
+                with_spilling_joins(&run.ctx)
+            } else {
+                tracing::info!("started");
+                run.ctx.clone()
+            };
+            let result = execute(run, &name, kind, &sql).await;
+            let seconds = earlier_seconds + clock.elapsed().as_secs_f64();
+            match &result {
+                Ok(output) => tracing::info!(
+                    seconds = format!("{seconds:.2}"),
+                    rows_written = output.rows,
+                    tables = output
+                        .versions
+                        .iter()
+                        .map(|(t, v)| format!("{t}@{v}"))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    "succeeded"
+                ),
+                Err(error) => tracing::error!(seconds = format!("{seconds:.2}"), error = %error, "failed"),
+            }
+            (name, seconds, result)
+        }
+        .instrument(span),
+    );
 }
 
 /// Runs one task; `sql` is the session its SQL is planned in (the run's, or

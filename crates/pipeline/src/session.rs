@@ -74,6 +74,7 @@ pub fn register_history(project: &Project, session: &QuerySession) -> Result<(),
             Field::new("touched_days", DataType::Utf8, true),
             Field::new("error", DataType::Utf8, true),
             Field::new("note", DataType::Utf8, true),
+            Field::new("log_tail", DataType::Utf8, true),
         ])),
         vec![
             Arc::new(Int64Array::from_iter_values(tasks.iter().map(|t| t.run_id))),
@@ -90,6 +91,7 @@ pub fn register_history(project: &Project, session: &QuerySession) -> Result<(),
             text(tasks.iter().map(|t| t.touched_days.clone()).collect()),
             text(tasks.iter().map(|t| t.error.clone()).collect()),
             text(tasks.iter().map(|t| t.note.clone()).collect()),
+            text(tasks.iter().map(|t| t.log_tail.clone()).collect()),
         ],
     )
     .map_err(|e| history_error(&e))?;
@@ -98,6 +100,7 @@ pub fn register_history(project: &Project, session: &QuerySession) -> Result<(),
         ("etl_runs", runs_batch),
         ("etl_task_runs", tasks_batch),
         (SUBSCRIBER_SNAPSHOTS_TAKEN, snapshots),
+        (SCHEDULES, schedules_batch(&state)?),
     ];
     // The graph is the project's as it is now; a project whose graph does not
     // build (a bad model) still answers queries, without this table.
@@ -141,6 +144,32 @@ fn task_graph_batch(dag: &crate::dag::Dag) -> Result<RecordBatch, PipelineError>
         ],
     )
     .map_err(|e| history_error(&e))
+}
+
+/// The schedules of `darkroom serve` (nightly run, refresh, subscriptions):
+/// each one's cron, when it was last due and how that went, when it is next due.
+pub const SCHEDULES: &str = "etl_schedules";
+
+fn schedules_batch(state: &StateDb) -> Result<RecordBatch, PipelineError> {
+    let rows = state.schedules()?;
+    let names = [
+        "schedule",
+        "cron",
+        "last_due",
+        "last_finished",
+        "last_outcome",
+        "last_error",
+        "next_due",
+    ];
+    let fields: Vec<Field> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| Field::new(*name, DataType::Utf8, i > 1))
+        .collect();
+    let columns: Vec<ArrayRef> = (0..names.len())
+        .map(|i| Arc::new(StringArray::from(rows.iter().map(|r| r[i].clone()).collect::<Vec<_>>())) as ArrayRef)
+        .collect();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| history_error(&e))
 }
 
 /// The state database's record of subscriber snapshots taken, as a table: a

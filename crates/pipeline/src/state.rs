@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS task_runs (
   touched_days TEXT,
   error TEXT,
   note TEXT,
+  log_tail TEXT,
   PRIMARY KEY (run_id, task)
 );
 CREATE INDEX IF NOT EXISTS task_runs_by_day ON task_runs (day, task, run_id);
@@ -89,6 +90,8 @@ pub struct TaskRecord {
     pub error: Option<String>,
     /// What else the person at the terminal was told (a retry, restated metrics).
     pub note: Option<String>,
+    /// The last lines of the task's own log (`run-logs/RUN_ID/TASK.log`).
+    pub log_tail: Option<String>,
 }
 
 #[derive(Debug)]
@@ -106,18 +109,20 @@ impl StateDb {
                 "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; {SCHEMA}"
             ))
             .map_err(state_error(&path))?;
-        // A state.db from before task runs kept their note.
-        let has_note: bool = connection
-            .query_row(
-                "SELECT count(*) > 0 FROM pragma_table_info('task_runs') WHERE name = 'note'",
-                [],
-                |row| row.get(0),
-            )
-            .map_err(state_error(&path))?;
-        if !has_note {
-            connection
-                .execute_batch("ALTER TABLE task_runs ADD COLUMN note TEXT")
+        // A state.db from before task runs kept their note and log tail.
+        for column in ["note", "log_tail"] {
+            let has_column: bool = connection
+                .query_row(
+                    "SELECT count(*) > 0 FROM pragma_table_info('task_runs') WHERE name = ?1",
+                    [column],
+                    |row| row.get(0),
+                )
                 .map_err(state_error(&path))?;
+            if !has_column {
+                connection
+                    .execute_batch(&format!("ALTER TABLE task_runs ADD COLUMN {column} TEXT"))
+                    .map_err(state_error(&path))?;
+            }
         }
         Ok(Self { connection, path })
     }
@@ -168,9 +173,10 @@ impl StateDb {
         self.connection
             .execute(
                 "INSERT INTO task_runs (run_id, day, task, state, started, finished, seconds, rows_written, \
-                 table_versions, touched_days, error, note) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+                 table_versions, touched_days, error, note, log_tail) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
                  ON CONFLICT (run_id, task) DO UPDATE SET state = ?4, finished = ?5, seconds = ?6, \
-                 rows_written = ?7, table_versions = ?8, touched_days = ?9, error = ?10, note = ?11",
+                 rows_written = ?7, table_versions = ?8, touched_days = ?9, error = ?10, note = ?11, log_tail = ?12",
                 params![
                     run_id,
                     day,
@@ -182,7 +188,8 @@ impl StateDb {
                     record.table_versions,
                     record.touched_days,
                     record.error,
-                    record.note
+                    record.note,
+                    record.log_tail
                 ],
             )
             .map_err(self.fail())?;
@@ -206,6 +213,7 @@ impl StateDb {
                         touched_days: row.get::<_, Option<String>>(4).ok().flatten().unwrap_or_default(),
                         error: None,
                         note: None,
+                        log_tail: None,
                     }))
                 },
             )
@@ -241,7 +249,7 @@ impl StateDb {
             .connection
             .prepare(
                 "SELECT run_id, day, task, state, started, finished, seconds, rows_written, table_versions, \
-                 touched_days, error, note FROM task_runs ORDER BY run_id, started",
+                 touched_days, error, note, log_tail FROM task_runs ORDER BY run_id, started",
             )
             .map_err(self.fail())?;
         let rows = statement
@@ -259,7 +267,46 @@ impl StateDb {
                     touched_days: row.get(9)?,
                     error: row.get(10)?,
                     note: row.get(11)?,
+                    log_tail: row.get(12)?,
                 })
+            })
+            .map_err(self.fail())?;
+        rows.collect::<Result<_, _>>().map_err(self.fail())
+    }
+
+    /// The schedules `darkroom serve` keeps (darkroom-delivery writes them), for
+    /// `etl_schedules`: name, cron, last_due, last_finished, last_outcome,
+    /// last_error, next_due. Empty before a server ever ran a schedule.
+    pub fn schedules(&self) -> Result<Vec<[Option<String>; 7]>, PipelineError> {
+        let exists: bool = self
+            .connection
+            .query_row(
+                "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'delivery_schedules'",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(self.fail())?;
+        if !exists {
+            return Ok(Vec::new());
+        }
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT name, cron, last_due, last_finished, last_outcome, last_error, next_due \
+                 FROM delivery_schedules ORDER BY name",
+            )
+            .map_err(self.fail())?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok([
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                    row.get(6)?,
+                ])
             })
             .map_err(self.fail())?;
         rows.collect::<Result<_, _>>().map_err(self.fail())
@@ -387,6 +434,7 @@ pub struct TaskRunRow {
     pub touched_days: Option<String>,
     pub error: Option<String>,
     pub note: Option<String>,
+    pub log_tail: Option<String>,
 }
 
 fn state_error(path: &Path) -> impl Fn(rusqlite::Error) -> PipelineError + '_ {

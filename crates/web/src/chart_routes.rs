@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
-use darkroom_charts::{ChartSpec, NumberFormat};
+use darkroom_charts::ChartSpec;
 use darkroom_dashboards::{Chart, ChartRows, Dashboard, FilterValues, run_chart};
 
 use crate::AppState;
@@ -24,22 +24,20 @@ pub struct Answer {
 
 impl Answer {
     pub fn svg(&self) -> Result<String, WebError> {
-        darkroom_charts::render_svg(&self.spec, &self.rows.table()).map_err(|source| WebError::Draw {
+        darkroom_charts::render_svg(&self.spec, &self.rows.table()).map_err(|source| self.draw_error(source))
+    }
+
+    /// The same drawing as [`Self::svg`], as a PNG (email, Slack, chat previews).
+    pub fn png(&self) -> Result<Vec<u8>, WebError> {
+        darkroom_charts::render_png(&self.spec, &self.rows.table()).map_err(|source| self.draw_error(source))
+    }
+
+    fn draw_error(&self, source: darkroom_charts::ChartError) -> WebError {
+        WebError::Draw {
             chart: self.chart.id.clone(),
             source,
-        })
+        }
     }
-}
-
-/// How `chart`'s numbers read: its own `format`, else its metric's unit.
-pub fn number_format(view: &crate::live::View, chart: &Chart) -> NumberFormat {
-    chart.format.unwrap_or_else(|| {
-        chart
-            .metric
-            .as_deref()
-            .and_then(|m| view.catalog.as_ref()?.metric(m))
-            .map_or(NumberFormat::Count, |m| NumberFormat::of_unit(m.unit.name()))
-    })
 }
 
 /// `dashboard`'s chart `id` for the filter values in `query`, on the query runtime.
@@ -64,11 +62,7 @@ pub async fn answer(
                 &values,
             )
             .await?;
-            let spec = ChartSpec {
-                kind: chart.kind.unwrap_or(darkroom_charts::ChartKind::Table),
-                title: chart.title.clone(),
-                format: number_format(&view, &chart),
-            };
+            let spec = chart.spec(view.catalog.as_ref());
             Ok(Answer { chart, rows, spec })
         })
         .await
@@ -85,9 +79,9 @@ pub fn find_chart(state: &AppState, id: &str) -> Result<(Dashboard, Chart), WebE
 
 fn split_file(file: &str) -> Result<(&str, &str), WebError> {
     file.rsplit_once('.')
-        .filter(|(_, ext)| matches!(*ext, "svg" | "csv" | "xlsx"))
+        .filter(|(_, ext)| matches!(*ext, "svg" | "png" | "csv" | "xlsx"))
         .ok_or_else(|| WebError::NotFound {
-            path: format!("/charts/{file} (a chart is ID.svg, ID.csv or ID.xlsx)"),
+            path: format!("/charts/{file} (a chart is ID.svg, ID.png, ID.csv or ID.xlsx)"),
         })
 }
 
@@ -96,6 +90,7 @@ pub fn file_response(answer: &Answer, ext: &str) -> Result<Response, WebError> {
     let id = &answer.chart.id;
     Ok(match ext {
         "svg" => ([(CONTENT_TYPE, "image/svg+xml")], answer.svg()?).into_response(),
+        "png" => ([(CONTENT_TYPE, "image/png")], answer.png()?).into_response(),
         "csv" => (
             [
                 (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

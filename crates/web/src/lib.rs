@@ -78,6 +78,23 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Every chart of every dashboard answered for its default filters, so the
+    /// first reader after a night waits for nothing (`[schedule] refresh`).
+    /// Answers already cached for the current data are not computed again.
+    pub async fn refresh_dashboards(&self) -> Result<usize, WebError> {
+        let dashboards = self.live.dashboards();
+        let mut answered = 0;
+        for dashboard in dashboards.loaded.iter().filter_map(|d| d.as_ref().ok()) {
+            for chart in dashboard.charts.iter().filter(|c| c.problem.is_none()) {
+                chart_routes::answer(self, dashboard.clone(), chart.clone(), Default::default()).await?;
+                answered += 1;
+            }
+        }
+        Ok(answered)
+    }
+}
+
 /// The whole app's routes (web.md).
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -111,7 +128,9 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves `project` on `listen` until Ctrl-C; the queries get a runtime of their own.
-pub fn serve(project: Project, listen: &str, ready: impl FnOnce(SocketAddr)) -> Result<(), WebError> {
+/// `ready` is told the address and the app once it listens (the binary starts
+/// the schedules there).
+pub fn serve(project: Project, listen: &str, ready: impl FnOnce(SocketAddr, &AppState)) -> Result<(), WebError> {
     let queries = tokio::runtime::Builder::new_multi_thread()
         .thread_name("darkroom-query")
         .enable_all()
@@ -136,7 +155,7 @@ pub fn serve(project: Project, listen: &str, ready: impl FnOnce(SocketAddr)) -> 
             source,
         })?;
         let state = AppState::open(project, handle).await?;
-        ready(addr);
+        ready(addr, &state);
         tracing::info!(%addr, "serving");
         axum::serve(listener, router(state))
             .with_graceful_shutdown(async {

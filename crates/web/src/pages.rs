@@ -296,9 +296,6 @@ async fn load_dashboard_page(
 
 /// For each metric, its feeding checks' latest status: (check, status).
 async fn latest_audit_status(state: &AppState, metrics: &[String]) -> HashMap<String, Vec<(String, String)>> {
-    if metrics.is_empty() {
-        return HashMap::new();
-    }
     let worker = state.clone();
     let metrics = metrics.to_vec();
     state
@@ -307,29 +304,14 @@ async fn latest_audit_status(state: &AppState, metrics: &[String]) -> HashMap<St
             let Some(catalog) = view.catalog.as_ref() else {
                 return Ok(HashMap::new());
             };
-            let sql = "SELECT \"check\", max(CASE status WHEN 'fail' THEN 2 WHEN 'warn' THEN 1 ELSE 0 END) AS worst \
-                       FROM audit_results WHERE audit_date = (SELECT max(audit_date) FROM audit_results) GROUP BY 1";
-            let cached = darkroom_dashboards::query_cached(&view.session, &worker.live.cache, &view.version, sql).await;
-            let Ok(rows) = cached else {
-                return Ok(HashMap::new());
-            };
-            let table = rows.table();
-            let mut status: HashMap<String, Vec<(String, String)>> = HashMap::new();
-            for name in &metrics {
-                let Some(metric) = catalog.metric(name) else { continue };
-                for row in &table.rows {
-                    let check = row[0].label(darkroom_charts::NumberFormat::Count);
-                    if darkroom_metrics::audit_feeds(&check, metric) {
-                        let worst = match row[1].number() {
-                            Some(w) if w >= 2.0 => "fail",
-                            Some(w) if w >= 1.0 => "warn",
-                            _ => "pass",
-                        };
-                        status.entry(name.clone()).or_default().push((check, worst.to_owned()));
-                    }
-                }
-            }
-            Ok(status)
+            Ok(darkroom_dashboards::latest_audit_status(
+                &view.session,
+                &worker.live.cache,
+                &view.version,
+                catalog,
+                &metrics,
+            )
+            .await)
         })
         .await
         .unwrap_or_default()

@@ -77,6 +77,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let tearsheet = dir.join("tearsheet.html");
     let wrote_sheet = super::tearsheet::run(&super::tearsheet::Args::html(dir.clone(), tearsheet.clone()));
     super::docs::run(&super::docs::Args::new(dir.clone()))?;
+    // This morning's email, as the template's subscription sends it (to the outbox).
+    crate::say(&format!(
+        "\n$ darkroom send --project {} --dashboard executive",
+        dir.display()
+    ));
+    super::send::run(&super::send::Args::dashboard(dir.clone(), "executive"))?;
     let sheet_line = match wrote_sheet {
         Ok(()) => format!("  the executive tearsheet:  {}\n", tearsheet.display()),
         // A demo shorter than a complete week has no tearsheet; it says why and goes on.

@@ -45,8 +45,36 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         },
     ));
     progress.finish();
-    ran?;
+    let reports = ran?;
+    runtime.block_on(send_alerts(&project, &reports));
     Ok(())
+}
+
+/// Tells the Pipeline and Audit subscribers of each night that failed or
+/// whose audits failed. The run's outcome stands whatever happens here: a
+/// delivery problem is said, not made the run's failure.
+async fn send_alerts(project: &darkroom_pipeline::Project, reports: &[RunReport]) {
+    let deliverer = match super::send::deliverer(project, darkroom_web::DEFAULT_LISTEN) {
+        Ok(deliverer) => deliverer,
+        Err(error) => {
+            tracing::warn!(error = %error, "no alerts: the delivery settings do not load");
+            return;
+        }
+    };
+    let recipients = darkroom_delivery::alert_recipients(&deliverer);
+    if recipients.to.is_empty() && !recipients.slack {
+        return;
+    }
+    for report in reports {
+        let Ok(day) = chrono::NaiveDate::parse_from_str(&report.day, "%Y-%m-%d") else {
+            continue;
+        };
+        match darkroom_delivery::alert_after_night(&deliverer, day).await {
+            Ok(Some(delivered)) => crate::say(&format!("alert: {delivered}")),
+            Ok(None) => {}
+            Err(error) => crate::say(&format!("alert for {day} not sent: {error} (hint: {})", error.hint())),
+        }
+    }
 }
 
 pub fn print_report(report: &RunReport, verbose: bool, progress: &DayProgress) {

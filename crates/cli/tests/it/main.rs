@@ -379,6 +379,36 @@ fn a_failed_task_is_exit_code_1_with_the_task_named() {
         "{}",
         stderr(&out)
     );
+    // The Pipeline dashboard and the failure alert show the end of the task's own log.
+    let log = std::fs::read_to_string(dir.path().join("site/run-logs/1/broken.log")).expect("the task's log file");
+    assert!(log.contains(" INFO darkroom_pipeline::runner: started\n"), "{log}");
+    assert!(
+        log.contains("ERROR darkroom_pipeline::runner: failed") && log.contains("nosuchcolumn"),
+        "{log}"
+    );
+    let tails = sql(
+        dir.path(),
+        "json",
+        "SELECT task, log_tail FROM etl_task_runs WHERE task IN ('broken', 'load_logs') ORDER BY task",
+    );
+    let tails: serde_json::Value =
+        serde_json::from_str(&stdout(&tails)).unwrap_or_else(|_| panic!("{}", stderr(&tails)));
+    assert_eq!(
+        tails[0]["log_tail"].as_str(),
+        Some(log.trim_end()),
+        "a short log is its own tail"
+    );
+    let load_tail = tails[1]["log_tail"].as_str().expect("load_logs ran");
+    let loaded = sql(
+        dir.path(),
+        "csv",
+        "SELECT rows_written FROM etl_task_runs WHERE task = 'load_logs'",
+    );
+    let rows_written = stdout(&loaded).lines().nth(1).expect("a row").to_owned();
+    assert!(
+        load_tail.contains("succeeded seconds=") && load_tail.contains(&format!("rows_written={rows_written} ")),
+        "{load_tail}"
+    );
 }
 
 #[test]
@@ -750,4 +780,185 @@ fn serve_prints_its_url_and_answers() {
     );
     server.kill().expect("stopped");
     let _ = server.wait();
+}
+
+/// The `.eml` files in `dir`.
+fn outbox(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut mails: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    mails.retain(|p| p.extension().is_some_and(|x| x == "eml"));
+    mails
+}
+
+fn append_to_project_file(dir: &Path, text: &str) {
+    let path = dir.join("site/darkroom.toml");
+    let mut project = std::fs::read_to_string(&path).expect("project file");
+    project.push_str(text);
+    std::fs::write(&path, project).expect("write project file");
+}
+
+#[test]
+fn send_writes_the_email_to_the_outbox_and_bad_arguments_are_exit_code_2() {
+    let dir = project();
+    let ran = darkroom(
+        &["run", "--project", "site", "--from", "2015-02-09", "--to", "2015-02-10"],
+        dir.path(),
+    );
+    assert!(ran.status.success(), "{}", stderr(&ran));
+    let sent = darkroom(
+        &[
+            "send",
+            "--project",
+            "site",
+            "--dashboard",
+            "sales",
+            "--to",
+            "sales@example.com",
+            "--attach",
+            "xlsx",
+        ],
+        dir.path(),
+    );
+    assert!(sent.status.success(), "{}", stderr(&sent));
+    let mails = outbox(&dir.path().join("site/outbox"));
+    assert_eq!(mails.len(), 1);
+    assert_eq!(
+        stdout(&sent),
+        format!(
+            "sent \"Sales: the numbers to Tue 10 Feb 2015\" (7 charts) emailed to {}\n",
+            Path::new("site/outbox")
+                .join(mails[0].file_name().expect("name"))
+                .display()
+        )
+    );
+    let mail = std::fs::read_to_string(&mails[0]).expect("mail");
+    assert!(mail.contains("To: sales@example.com\r\n"), "{mail}");
+    assert!(mail.contains("Content-Type: image/png"), "charts inline");
+    assert!(mail.contains("filename=\"sales-renewals.xlsx\""), "rows attached");
+
+    // Without --to, to the dashboard's subscribers: the template's executive subscription.
+    let subscribers = darkroom(&["send", "--project", "site", "--dashboard", "executive"], dir.path());
+    assert!(subscribers.status.success(), "{}", stderr(&subscribers));
+    assert!(
+        stdout(&subscribers).starts_with("sent \"Executive: "),
+        "{}",
+        stdout(&subscribers)
+    );
+    assert_eq!(outbox(&dir.path().join("site/outbox")).len(), 2);
+
+    let bad_address = darkroom(
+        &[
+            "send",
+            "--project",
+            "site",
+            "--dashboard",
+            "sales",
+            "--to",
+            "sales at example",
+        ],
+        dir.path(),
+    );
+    assert_eq!(bad_address.status.code(), Some(2));
+    assert!(
+        stderr(&bad_address).starts_with("error: --to \"sales at example\" is not an email address"),
+        "{}",
+        stderr(&bad_address)
+    );
+    let unknown = darkroom(
+        &[
+            "send",
+            "--project",
+            "site",
+            "--dashboard",
+            "finance",
+            "--to",
+            "a@example.com",
+        ],
+        dir.path(),
+    );
+    assert_eq!(unknown.status.code(), Some(2));
+    assert_eq!(
+        stderr(&unknown),
+        "error: dashboard \"finance\" does not exist\nhint: name a file of dashboards/ without .toml, or tearsheet\n"
+    );
+    assert_eq!(outbox(&dir.path().join("site/outbox")).len(), 2, "nothing more sent");
+}
+
+#[test]
+fn serve_sends_a_subscription_when_it_is_due_and_the_pipeline_shows_it() {
+    let dir = project();
+    let ran = darkroom(&["run", "--project", "site", "--date", "2015-02-09"], dir.path());
+    assert!(ran.status.success(), "{}", stderr(&ran));
+    append_to_project_file(
+        dir.path(),
+        "\n[[subscriptions]]\ndashboard = \"pipeline\"\nto = [\"ops@example.com\"]\ncron = \"*/2 * * * * *\"\n",
+    );
+    let mut server = Command::new(env!("CARGO_BIN_EXE_darkroom"))
+        .args(["serve", "--project", "site", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mailbox = dir.path().join("site/outbox");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while outbox(&mailbox).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    server.kill().expect("stopped");
+    let _ = server.wait();
+    let mails = outbox(&mailbox);
+    assert!(
+        !mails.is_empty(),
+        "a mail within two minutes of a schedule due every two seconds"
+    );
+    let mail = std::fs::read_to_string(&mails[0]).expect("mail");
+    assert!(mail.contains("Subject: Pipeline: the numbers to "), "{mail}");
+    assert!(mail.contains("To: ops@example.com"), "{mail}");
+    let schedules = sql(
+        dir.path(),
+        "csv",
+        "SELECT schedule, cron, last_outcome, next_due IS NOT NULL AS next FROM etl_schedules ORDER BY schedule",
+    );
+    let text = stdout(&schedules);
+    assert!(
+        text.starts_with("schedule,cron,last_outcome,next\nsubscriptions[1] executive,0 7 * * *,,true\n"),
+        "the template's subscription is scheduled, not run at first start: {text}{}",
+        stderr(&schedules)
+    );
+    assert!(
+        text.contains("subscriptions[2] pipeline,*/2 * * * * *,succeeded,true\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_bad_cron_expression_stops_serve_at_start_naming_the_key_and_line() {
+    let dir = project();
+    append_to_project_file(
+        dir.path(),
+        "\n[[subscriptions]]\ndashboard = \"pipeline\"\nto = [\"ops@example.com\"]\ncron = \"0 25 * * *\"\n",
+    );
+    let lines = std::fs::read_to_string(dir.path().join("site/darkroom.toml"))
+        .expect("project file")
+        .lines()
+        .count();
+    let out = darkroom(&["serve", "--project", "site", "--listen", "127.0.0.1:0"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let expected = format!(
+        "error: {} line {}: subscriptions[2].cron: \"0 25 * * *\" is not a cron schedule",
+        Path::new("site").join("darkroom.toml").display(),
+        lines - 3
+    );
+    assert!(
+        stderr(&out).starts_with(&expected),
+        "{}\nwanted: {expected}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("\nhint: fix that key in darkroom.toml"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -42,8 +42,31 @@ fn every_provisioned_dashboard_draws_every_chart() {
             assert_eq!(svg.status, StatusCode::OK, "{id}: {}", svg.text());
             assert_eq!(svg.header("content-type"), "image/svg+xml");
             assert!(svg.text().starts_with("<svg"), "{id}");
+            let png = app.get(&format!("/charts/{id}.png"), &viewer);
+            assert_eq!(png.status, StatusCode::OK, "{id}: {}", png.text());
+            assert_eq!(png.header("content-type"), "image/png");
+            assert_drawn_png(&png.body, id);
         }
     }
+}
+
+/// A PNG that decodes, is the SVG's size at twice its scale, and is not one colour.
+fn assert_drawn_png(bytes: &[u8], id: &str) {
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = decoder
+        .read_info()
+        .unwrap_or_else(|e| panic!("{id}.png does not decode: {e}"));
+    let mut pixels = vec![0; reader.output_buffer_size().expect("a size")];
+    let frame = reader.next_frame(&mut pixels).expect("a frame");
+    assert_eq!(frame.width, 1280, "{id}.png is 640 SVG units wide at 2x");
+    let pixels = &pixels[..frame.buffer_size()];
+    let step = frame.color_type.samples();
+    let first = &pixels[..step];
+    let colours_unlike_first = pixels.chunks(step).filter(|p| *p != first).count();
+    assert!(
+        colours_unlike_first > 1000,
+        "{id}.png is (almost) one colour: {colours_unlike_first} pixels differ"
+    );
 }
 
 fn error_lines(html: &str) -> String {
