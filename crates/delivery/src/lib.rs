@@ -25,6 +25,6 @@ pub use deliver::{Delivered, Deliverer, Recipients, SLACK_SHARE_DAYS, ShareLinks
 pub use email::{Sent, report_html, report_message, report_text};
 pub use error::DeliveryError;
 pub use report::{Body, DrawnChart, FailedTask, NightProblem, Report, build_report, night_problem};
-pub use schedule::{Schedule, ScheduleBook, ScheduleRecord};
+pub use schedule::{Schedule, ScheduleBook};
 pub use scheduler::{Job, RefreshHook, Scheduler, night_before};
 pub use slack::payload as slack_payload;

@@ -1,6 +1,8 @@
 //! Cron schedules (UTC) and their record in the state database: when each
 //! was last due, how that went, and when it is next due.
 //!
+//! (`darkroom-pipeline` shows the table as `etl_schedules`.)
+//!
 //! A due time is claimed in one SQLite transaction before its job runs, so two
 //! servers on one project never run the same schedule twice; a time missed
 //! while no server ran is run once at start (catch-up), never once per miss.
@@ -44,18 +46,6 @@ impl Schedule {
     pub fn latest_until(&self, time: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.cron.find_previous_occurrence(&time, true).ok()
     }
-}
-
-/// A schedule's row in `delivery_schedules`, which the Pipeline dashboard shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScheduleRecord {
-    pub name: String,
-    pub cron: String,
-    pub last_due: Option<String>,
-    pub last_finished: Option<String>,
-    pub last_outcome: Option<String>,
-    pub last_error: Option<String>,
-    pub next_due: Option<String>,
 }
 
 /// The schedules' table in the project's state database.
@@ -187,30 +177,6 @@ impl ScheduleBook {
             )
             .map_err(self.fail())?;
         Ok(())
-    }
-
-    pub fn records(&self) -> Result<Vec<ScheduleRecord>, DeliveryError> {
-        let mut statement = self
-            .db
-            .prepare(
-                "SELECT name, cron, last_due, last_finished, last_outcome, last_error, next_due \
-                 FROM delivery_schedules ORDER BY name",
-            )
-            .map_err(self.fail())?;
-        let rows = statement
-            .query_map([], |row| {
-                Ok(ScheduleRecord {
-                    name: row.get(0)?,
-                    cron: row.get(1)?,
-                    last_due: row.get(2)?,
-                    last_finished: row.get(3)?,
-                    last_outcome: row.get(4)?,
-                    last_error: row.get(5)?,
-                    next_due: row.get(6)?,
-                })
-            })
-            .map_err(self.fail())?;
-        rows.collect::<Result<_, _>>().map_err(self.fail())
     }
 }
 

@@ -45,6 +45,19 @@ fn certificate(dir: &Path) -> (PathBuf, PathBuf) {
     (cert_path, key_path)
 }
 
+/// A server with a certificate for loopback (written into `site` for `ca_file`), and `more` arguments.
+fn start_tls(site: &Path, more: &[&str]) -> SmtpServer {
+    let (cert, key) = certificate(site);
+    let mut args = vec![
+        "--cert".to_owned(),
+        cert.display().to_string(),
+        "--key".to_owned(),
+        key.display().to_string(),
+    ];
+    args.extend(more.iter().map(|a| (*a).to_owned()));
+    start(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
 fn start(args: &[&str]) -> SmtpServer {
     let inbox = tempfile::tempdir().expect("inbox");
     let port = free_port();
@@ -92,17 +105,7 @@ fn taken(server: &SmtpServer) -> (Vec<u8>, serde_json::Value) {
 #[test]
 fn mail_goes_through_starttls_with_a_login() {
     let site = site();
-    let (cert, key) = certificate(site.path());
-    let server = start(&[
-        "--cert",
-        cert.to_str().expect("path"),
-        "--key",
-        key.to_str().expect("path"),
-        "--user",
-        "darkroom",
-        "--password",
-        "p@ss word",
-    ]);
+    let server = start_tls(site.path(), &["--user", "darkroom", "--password", "p@ss word"]);
     configure(
         site.path(),
         &format!(
@@ -148,14 +151,7 @@ fn mail_goes_through_starttls_with_a_login() {
 #[test]
 fn mail_goes_through_tls_from_the_start() {
     let site = site();
-    let (cert, key) = certificate(site.path());
-    let server = start(&[
-        "--cert",
-        cert.to_str().expect("path"),
-        "--key",
-        key.to_str().expect("path"),
-        "--implicit-tls",
-    ]);
+    let server = start_tls(site.path(), &["--implicit-tls"]);
     configure(
         site.path(),
         &format!(
@@ -171,17 +167,7 @@ fn mail_goes_through_tls_from_the_start() {
 #[test]
 fn a_refused_login_fails_at_once_without_showing_the_password() {
     let site = site();
-    let (cert, key) = certificate(site.path());
-    let server = start(&[
-        "--cert",
-        cert.to_str().expect("path"),
-        "--key",
-        key.to_str().expect("path"),
-        "--user",
-        "darkroom",
-        "--password",
-        "right",
-    ]);
+    let server = start_tls(site.path(), &["--user", "darkroom", "--password", "right"]);
     configure(
         site.path(),
         &format!(
