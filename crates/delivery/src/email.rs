@@ -116,7 +116,8 @@ pub fn report_html(report: &Report) -> String {
                         Body::Alert(problem) => { (problem_html(problem, false)) }
                     }
                     p style={ "font-size:12px;color:#777777;margin-top:28px;" (FONT) } {
-                        "Sent by darkroom. Every chart links to its live dashboard."
+                        "Sent by darkroom."
+                        @if matches!(report.body, Body::Charts(_)) { " Every chart links to its live dashboard." }
                     }
                 }
             }
