@@ -168,6 +168,25 @@ impl ScheduleBook {
         Ok(())
     }
 
+    /// Drops the rows of schedules no longer in `darkroom.toml` (a subscription
+    /// removed or moved), so the Pipeline dashboard shows only what will run.
+    pub fn keep_only(&self, names: &[&str]) -> Result<(), DeliveryError> {
+        let known: Vec<String> = {
+            let mut statement = self
+                .db
+                .prepare("SELECT name FROM delivery_schedules")
+                .map_err(self.fail())?;
+            let rows = statement.query_map([], |row| row.get(0)).map_err(self.fail())?;
+            rows.collect::<Result<_, _>>().map_err(self.fail())?
+        };
+        for name in known.iter().filter(|k| !names.contains(&k.as_str())) {
+            self.db
+                .execute("DELETE FROM delivery_schedules WHERE name = ?1", params![name])
+                .map_err(self.fail())?;
+        }
+        Ok(())
+    }
+
     pub fn set_next(&self, name: &str, schedule: &Schedule, next: Option<DateTime<Utc>>) -> Result<(), DeliveryError> {
         self.db
             .execute(
@@ -227,6 +246,14 @@ mod tests {
         assert_eq!(missed, Some(at("2026-12-07T15:00:00Z")));
         assert!(second.claim("s", &hourly, at("2026-12-07T15:00:00Z")).expect("claims"));
         assert_eq!(first.missed("s", &hourly, now).expect("reads"), None);
+        // Removed from the file: forgotten, so it misses nothing when it comes back.
+        let later = at("2026-12-07T18:10:00Z");
+        assert_eq!(
+            first.missed("s", &hourly, later).expect("reads"),
+            Some(at("2026-12-07T18:00:00Z"))
+        );
+        first.keep_only(&["other"]).expect("prunes");
+        assert_eq!(first.missed("s", &hourly, later).expect("reads"), None);
         assert!(
             !first
                 .claim("s", &hourly, at("2026-12-07T14:00:00Z"))

@@ -101,6 +101,7 @@ impl Scheduler {
             return Ok(());
         }
         let mut book = ScheduleBook::open(&self.deliverer.project.dir)?;
+        book.keep_only(&self.jobs.iter().map(|j| j.name.as_str()).collect::<Vec<_>>())?;
         let started = Utc::now();
         for job in &self.jobs {
             if let Some(due) = book.missed(&job.name, &job.schedule, started)? {
