@@ -50,7 +50,7 @@ impl DeliveryError {
         match self {
             Self::Read { .. } => "check that the project folder holds darkroom.toml and can be read",
             Self::Config { .. } => {
-                "fix that key in darkroom.toml (the delivery sections are described in the README under \
+                "fix that key in darkroom.toml (the delivery sections are described in docs/guide.md under \
                  \"Schedules and delivery\")"
             }
             Self::State { .. } => "check that state.db in the project folder can be written",
