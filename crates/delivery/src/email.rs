@@ -316,19 +316,12 @@ fn smtp_transport(
         .tls(tls)
         .timeout(Some(timeout));
     if !parsed.username().is_empty() {
-        let decode = |s: &str| percent_decode(s);
+        // `%40` and friends in a URL's user and password, as people write them.
+        let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
         builder = builder.credentials(Credentials::new(
             decode(parsed.username()),
             decode(parsed.password().unwrap_or_default()),
         ));
     }
     Ok(builder.build())
-}
-
-/// `%40` and friends in a URL's user and password, as people write them.
-fn percent_decode(text: &str) -> String {
-    url::form_urlencoded::parse(format!("x={}", text.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
 }
