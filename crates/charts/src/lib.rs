@@ -79,6 +79,13 @@ pub enum ChartError {
     },
     #[error("chart {title:?} cannot be drawn as an image: {reason}")]
     Raster { title: String, reason: String },
+    #[error("chart {title:?}: its {role} column {column:?} is not among the query's columns {columns}")]
+    NoSuchColumn {
+        title: String,
+        role: &'static str,
+        column: String,
+        columns: String,
+    },
 }
 
 impl ChartError {
@@ -89,6 +96,9 @@ impl ChartError {
             }
             Self::Raster { .. } => {
                 "open the chart's SVG in the app to see what it draws, and report the chart's SQL and rows"
+            }
+            Self::NoSuchColumn { .. } => {
+                "name one of the query's columns as the chart's x, y or series, or leave it out to draw the columns in order"
             }
         }
     }

@@ -29,6 +29,9 @@ pub enum DashboardError {
 
     #[error("cannot write the spreadsheet: {message}")]
     Xlsx { message: String },
+
+    #[error("the dashboard cannot be saved: {message}")]
+    Invalid { message: String },
 }
 
 impl DashboardError {
@@ -40,6 +43,7 @@ impl DashboardError {
             Self::Query(inner) => inner.hint(),
             Self::Chart { .. } => "fix the chart in its dashboard file",
             Self::Xlsx { .. } => "download the CSV instead, and report this",
+            Self::Invalid { .. } => "change what the message names and save again; nothing was written",
         }
     }
 }

@@ -12,6 +12,7 @@ use darkroom_metrics::sentence_case;
 use serde::Deserialize;
 
 use crate::error::DashboardError;
+use crate::source::{ChartSource, FilterSource};
 
 /// The folder of dashboard files in a project.
 pub const DASHBOARDS_DIR: &str = "dashboards";
@@ -27,38 +28,6 @@ struct DashboardToml {
     filters: Vec<toml::Spanned<toml::Table>>,
     #[serde(default)]
     charts: Vec<toml::Spanned<toml::Table>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FilterToml {
-    name: String,
-    kind: String,
-    #[serde(default)]
-    label: Option<String>,
-    #[serde(default)]
-    default: Option<String>,
-    #[serde(default)]
-    options_sql: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChartToml {
-    id: String,
-    title: String,
-    kind: String,
-    sql: String,
-    #[serde(default)]
-    metric: Option<String>,
-    #[serde(default)]
-    description: Option<String>,
-    /// count, cents, ratio or percent; by default the metric's unit.
-    #[serde(default)]
-    format: Option<String>,
-    /// Grid columns the chart spans (1 or 2).
-    #[serde(default)]
-    width: Option<u8>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +68,10 @@ pub struct Chart {
     pub description: Option<String>,
     pub format: Option<NumberFormat>,
     pub width: u8,
+    /// The columns drawn, when the file names them (see [`ChartSource`]).
+    pub x: Option<String>,
+    pub y: Vec<String>,
+    pub series: Option<String>,
     /// The line of its `[[charts]]` in the file.
     pub line: usize,
     /// What is wrong with it in the file, with the file and line.
@@ -121,6 +94,15 @@ impl Chart {
             title: self.title.clone(),
             format,
         }
+    }
+}
+
+impl Chart {
+    /// The rows as the chart draws them: its `x`, `series` and `y` columns in
+    /// that order when the file names them, else as the query gave them.
+    pub fn drawn_table(&self, rows: &crate::ChartRows) -> Result<darkroom_charts::Table, darkroom_charts::ChartError> {
+        rows.table()
+            .pick(&self.title, self.x.as_deref(), self.series.as_deref(), &self.y)
     }
 }
 
@@ -173,7 +155,7 @@ impl Dashboard {
         let mut filter_lines = Vec::new();
         for spanned in parsed.filters {
             let line = line_of(text, spanned.span().start);
-            match toml::Value::Table(spanned.into_inner()).try_into::<FilterToml>() {
+            match toml::Value::Table(spanned.into_inner()).try_into::<FilterSource>() {
                 Ok(filter) => {
                     let kind = match filter.kind.as_str() {
                         "date_range" => FilterKind::DateRange,
@@ -214,7 +196,7 @@ impl Dashboard {
                 .get("id")
                 .and_then(toml::Value::as_str)
                 .map_or_else(|| format!("{slug}-{}", index + 1), str::to_owned);
-            let chart = match toml::Value::Table(table).try_into::<ChartToml>() {
+            let chart = match toml::Value::Table(table).try_into::<ChartSource>() {
                 Ok(chart) => {
                     let kind = ChartKind::parse(&chart.kind);
                     let format = chart.format.as_deref().map(NumberFormat::of_unit);
@@ -238,6 +220,9 @@ impl Dashboard {
                         description: chart.description,
                         format,
                         width: chart.width.unwrap_or(1).clamp(1, 2),
+                        x: chart.x,
+                        y: chart.y,
+                        series: chart.series,
                         line,
                         problem,
                     }
@@ -256,6 +241,9 @@ impl Dashboard {
                     description: None,
                     format: None,
                     width: 1,
+                    x: None,
+                    y: Vec::new(),
+                    series: None,
                     line,
                 },
             };

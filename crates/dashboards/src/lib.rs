@@ -10,12 +10,14 @@
 
 mod audit_status;
 mod cache;
+mod edit;
 mod error;
 mod export;
 mod file;
 mod filters;
 mod rows;
 mod run;
+mod source;
 
 pub use audit_status::latest_audit_status;
 pub use cache::{CacheStats, ResultCache};
@@ -25,3 +27,6 @@ pub use file::{Chart, DASHBOARDS_DIR, Dashboard, Filter, FilterKind, load_dir};
 pub use filters::{DatePreset, FilterValues};
 pub use rows::{ChartRows, ColumnInfo};
 pub use run::{DataVersion, cached_shape, chart_shape, filter_options, query_cached, run_cached, run_chart, run_sql};
+pub use source::{
+    ChartSource, DashboardSource, FilterSource, TEAMS, dashboard_path, is_slug, slugify, write_dashboard,
+};

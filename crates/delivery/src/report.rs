@@ -156,7 +156,7 @@ pub async fn build_report(
             .await
             .map_err(|e| failed(e.to_string()))?;
         let spec = chart.spec(catalog.as_ref());
-        let table = rows.table();
+        let table = chart.drawn_table(&rows).map_err(|e| failed(e.to_string()))?;
         let png = darkroom_charts::render_png(&spec, &table).map_err(|e| failed(e.to_string()))?;
         let metric = chart.metric.as_deref().and_then(|m| catalog.as_ref()?.metric(m));
         // The latest row's first number after the x axis or label: a line's

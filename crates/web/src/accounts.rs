@@ -68,6 +68,17 @@ pub struct Share {
     pub created_by: String,
 }
 
+/// A share link as the admin page lists it. `id` is the token's hash: it
+/// names the link (to revoke it) but does not open it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ShareLink {
+    pub id: String,
+    pub dashboard: String,
+    pub created_by: String,
+    pub created: i64,
+    pub expires: Option<i64>,
+}
+
 #[derive(Debug)]
 pub struct Accounts {
     db: Mutex<Connection>,
@@ -382,11 +393,42 @@ impl Accounts {
 
     /// Revokes the share with `token`; false when there is none.
     pub fn revoke_share(&self, token: &str) -> Result<bool, WebError> {
+        self.revoke_share_id(&digest(token))
+    }
+}
+
+impl Accounts {
+    /// The share links that still open, newest first; of one dashboard with `dashboard`.
+    pub fn live_shares(&self, dashboard: Option<&str>) -> Result<Vec<ShareLink>, WebError> {
+        let db = self.db();
+        let mut statement = db
+            .prepare(
+                "SELECT token_hash, dashboard, created_by, created, expires FROM web_shares
+                 WHERE revoked IS NULL AND (expires IS NULL OR expires > ?1) AND (?2 IS NULL OR dashboard = ?2)
+                 ORDER BY created DESC, token_hash",
+            )
+            .map_err(WebError::sql)?;
+        let rows = statement
+            .query_map(params![now_seconds(), dashboard], |row| {
+                Ok(ShareLink {
+                    id: row.get(0)?,
+                    dashboard: row.get(1)?,
+                    created_by: row.get(2)?,
+                    created: row.get(3)?,
+                    expires: row.get(4)?,
+                })
+            })
+            .map_err(WebError::sql)?;
+        rows.collect::<Result<_, _>>().map_err(WebError::sql)
+    }
+
+    /// Revokes the share link `id` (see [`ShareLink`]); false when there is none.
+    pub fn revoke_share_id(&self, id: &str) -> Result<bool, WebError> {
         let changed = self
             .db()
             .execute(
                 "UPDATE web_shares SET revoked = ?2 WHERE token_hash = ?1 AND revoked IS NULL",
-                params![digest(token), now_seconds()],
+                params![id, now_seconds()],
             )
             .map_err(WebError::sql)?;
         Ok(changed > 0)

@@ -92,6 +92,9 @@ pub struct QueryRequest {
     params: BTreeMap<String, Value>,
     #[serde(default)]
     limit: Option<usize>,
+    /// Names the query so that `/api/query/cancel` can stop it.
+    #[serde(default)]
+    query_id: Option<String>,
 }
 
 /// A JSON value as the type its parameter is compared with; text is never pasted into SQL.
@@ -131,8 +134,12 @@ pub async fn query(
     let limit = request.limit.unwrap_or(DEFAULT_LIMIT);
     tracing::info!(user = %authed.user.name, sql = %request.sql, "query");
     let worker = state.clone();
+    let key = request
+        .query_id
+        .as_deref()
+        .map(|id| crate::sql_editor::running_key(&authed.user.name, id));
     let rows: Arc<ChartRows> = state
-        .on_query_runtime(async move {
+        .on_query_runtime_as(key, async move {
             let view = worker.live.view().await?;
             let params = if request.params.is_empty() {
                 None
@@ -303,6 +310,37 @@ pub async fn revoke_share(
     } else {
         Err(WebError::NotFound {
             path: "/api/shares/… (no live share with this token)".to_owned(),
+        })
+    }
+}
+
+/// `GET /api/shares?dashboard=SLUG` (admin): the share links that still open.
+pub async fn shares(
+    State(state): State<AppState>,
+    authed: Authed,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<crate::accounts::ShareLink>>, WebError> {
+    authed.require(Role::Admin)?;
+    Ok(Json(
+        state.accounts.live_shares(query.get("dashboard").map(String::as_str))?,
+    ))
+}
+
+/// `DELETE /api/share-links/ID` (admin): revokes a link by the id `/api/shares` lists.
+pub async fn revoke_share_link(
+    State(state): State<AppState>,
+    authed: Authed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, WebError> {
+    authed.require(Role::Admin)?;
+    authed.check_csrf(header(&headers, CSRF_HEADER))?;
+    if state.accounts.revoke_share_id(&id)? {
+        tracing::info!(user = %authed.user.name, "share link revoked");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(WebError::NotFound {
+            path: "/api/share-links/… (no live share with this id)".to_owned(),
         })
     }
 }

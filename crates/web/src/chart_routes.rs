@@ -24,12 +24,20 @@ pub struct Answer {
 
 impl Answer {
     pub fn svg(&self) -> Result<String, WebError> {
-        darkroom_charts::render_svg(&self.spec, &self.rows.table()).map_err(|source| self.draw_error(source))
+        let table = self
+            .chart
+            .drawn_table(&self.rows)
+            .map_err(|source| self.draw_error(source))?;
+        darkroom_charts::render_svg(&self.spec, &table).map_err(|source| self.draw_error(source))
     }
 
     /// The same drawing as [`Self::svg`], as a PNG (email, Slack, chat previews).
     pub fn png(&self) -> Result<Vec<u8>, WebError> {
-        darkroom_charts::render_png(&self.spec, &self.rows.table()).map_err(|source| self.draw_error(source))
+        let table = self
+            .chart
+            .drawn_table(&self.rows)
+            .map_err(|source| self.draw_error(source))?;
+        darkroom_charts::render_png(&self.spec, &table).map_err(|source| self.draw_error(source))
     }
 
     fn draw_error(&self, source: darkroom_charts::ChartError) -> WebError {

@@ -87,6 +87,29 @@ pub enum WebError {
 
     #[error("the query's worker stopped: {message}")]
     Worker { message: String },
+
+    #[error("{chart}: {source}")]
+    ChartSql {
+        chart: String,
+        source: darkroom_warehouse::WarehouseError,
+    },
+
+    #[error("dashboard {slug:?} changed since version {base}: version {latest} was saved by {by}")]
+    Conflict {
+        slug: String,
+        base: i64,
+        latest: i64,
+        by: String,
+    },
+
+    #[error("dashboard {slug:?} exists already")]
+    DashboardExists { slug: String },
+
+    #[error("dashboard {slug:?} has no version {version}")]
+    NoSuchVersion { slug: String, version: i64 },
+
+    #[error("the query was cancelled")]
+    Cancelled,
 }
 
 impl WebError {
@@ -119,7 +142,11 @@ impl WebError {
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             },
             Self::Draw { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::NoTearsheet => StatusCode::NOT_FOUND,
+            Self::NoTearsheet | Self::NoSuchVersion { .. } => StatusCode::NOT_FOUND,
+            Self::ChartSql { source, .. } => query_status(source),
+            Self::Conflict { .. } | Self::DashboardExists { .. } => StatusCode::CONFLICT,
+            // nginx's "client closed request": the asker stopped it.
+            Self::Cancelled => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -162,6 +189,13 @@ impl WebError {
             Self::NoSuchUser { .. } => "see the users with darkroom user list",
             Self::NoTearsheet => "run the nightly run first: darkroom run --date YYYY-MM-DD",
             Self::Listen { .. } => "choose a free address with --listen HOST:PORT",
+            Self::ChartSql { source, .. } => source.hint(),
+            Self::Conflict { .. } => {
+                "reload to see their change, then make yours again (both versions are in the dashboard's history)"
+            }
+            Self::DashboardExists { .. } => "choose another title or slug, or add the chart to that dashboard",
+            Self::NoSuchVersion { .. } => "see the dashboard's versions at /api/dashboards/SLUG/versions",
+            Self::Cancelled => "run it again when you want its answer",
         }
     }
 }

@@ -9,22 +9,27 @@
 mod accounts;
 mod api;
 mod auth;
+mod authoring;
 mod chart_routes;
 mod error;
+mod history;
 mod live;
 mod pages;
+mod sql_editor;
 mod style;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use darkroom_pipeline::Project;
 
-pub use accounts::{Accounts, MIN_PASSWORD_CHARS, Role, User};
+pub use accounts::{Accounts, MIN_PASSWORD_CHARS, Role, ShareLink, User};
 pub use error::WebError;
+pub use history::{History, VersionInfo};
 pub use live::{CHECK_EVERY, Live};
 
 /// The default address of `darkroom serve`.
@@ -38,6 +43,21 @@ pub struct Inner {
     pub accounts: Accounts,
     pub throttle: auth::Throttle,
     queries: tokio::runtime::Handle,
+    /// Saves of dashboard files, one at a time.
+    saving: tokio::sync::Mutex<()>,
+    schema: sql_editor::SchemaCache,
+    /// The editor's running queries, by [`sql_editor::running_key`], to cancel.
+    running: Mutex<HashMap<String, tokio::task::AbortHandle>>,
+}
+
+/// Stops a query when nobody waits for its answer any more (the request was
+/// dropped, or cancelled).
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Everything a handler reaches: the project's live view, the accounts.
@@ -62,6 +82,9 @@ impl AppState {
             accounts,
             throttle: auth::Throttle::default(),
             queries,
+            saving: tokio::sync::Mutex::new(()),
+            schema: Mutex::new(None),
+            running: Mutex::new(HashMap::new()),
         })))
     }
 
@@ -71,10 +94,36 @@ impl AppState {
         F: Future<Output = Result<T, WebError>> + Send + 'static,
         T: Send + 'static,
     {
-        self.queries
-            .spawn(work)
-            .await
-            .map_err(|e| WebError::Worker { message: e.to_string() })?
+        self.on_query_runtime_as(None, work).await
+    }
+
+    /// As [`Self::on_query_runtime`]; with a `key`, the work can be stopped by
+    /// `/api/query/cancel` until it ends.
+    pub async fn on_query_runtime_as<T, F>(&self, key: Option<String>, work: F) -> Result<T, WebError>
+    where
+        F: Future<Output = Result<T, WebError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let task = self.queries.spawn(work);
+        let _stop_if_dropped = AbortOnDrop(task.abort_handle());
+        if let Some(key) = &key {
+            self.running
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(key.clone(), task.abort_handle());
+        }
+        let outcome = task.await;
+        if let Some(key) = &key {
+            self.running
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(key);
+        }
+        match outcome {
+            Ok(answer) => answer,
+            Err(e) if e.is_cancelled() => Err(WebError::Cancelled),
+            Err(e) => Err(WebError::Worker { message: e.to_string() }),
+        }
     }
 }
 
@@ -116,13 +165,46 @@ pub fn router(state: AppState) -> Router {
         .route("/api/login", post(api::login))
         .route("/api/logout", post(api::logout))
         .route("/api/query", post(api::query))
-        .route("/api/dashboards", get(api::dashboards))
-        .route("/api/dashboards/{slug}", get(api::dashboard))
+        .route("/api/query/cancel", post(sql_editor::cancel))
+        .route("/api/schema", get(sql_editor::schema))
+        .route("/api/chart-preview", post(sql_editor::preview))
+        .route(
+            "/api/dashboards",
+            get(api::dashboards).post(authoring::create_dashboard),
+        )
+        .route(
+            "/api/dashboards/{slug}",
+            get(api::dashboard).put(authoring::put_dashboard),
+        )
+        .route("/api/dashboards/{slug}/source", get(authoring::dashboard_source))
+        .route("/api/dashboards/{slug}/charts", post(authoring::add_chart))
+        .route("/api/dashboards/{slug}/versions", get(authoring::dashboard_versions))
+        .route(
+            "/api/dashboards/{slug}/versions/{version}",
+            get(authoring::dashboard_version),
+        )
+        .route(
+            "/api/dashboards/{slug}/versions/{version}/restore",
+            post(authoring::restore_dashboard),
+        )
         .route("/api/dashboards/{slug}/share", post(api::share))
+        .route("/api/shares", get(api::shares))
         .route("/api/shares/{token}", delete(api::revoke_share))
+        .route("/api/share-links/{id}", delete(api::revoke_share_link))
+        .route(
+            "/api/charts/{id}",
+            put(authoring::put_chart).delete(authoring::delete_chart),
+        )
         .route("/api/charts/{id}/data", get(api::chart_data))
+        .route("/api/charts/{id}/versions", get(authoring::chart_history))
+        .route(
+            "/api/charts/{id}/versions/{version}/restore",
+            post(authoring::restore_chart),
+        )
         .route("/api/audits", get(api::audits))
+        .route("/d/{slug}/history", get(pages::history_page))
         .route("/static/style.css", get(style::stylesheet))
+        .route("/static/{file}", get(style::asset))
         .fallback(pages::not_found)
         .with_state(state)
 }

@@ -21,6 +21,7 @@ use darkroom_pipeline::{Project, STATE_FILE, open_query_session, project_catalog
 use darkroom_warehouse::{QuerySession, Warehouse};
 
 use crate::error::WebError;
+use crate::history::{FROM_FILE, History};
 
 /// How often the commit files and dashboard files are looked at, at most.
 pub const CHECK_EVERY: Duration = Duration::from_millis(250);
@@ -63,6 +64,8 @@ impl Dashboards {
 pub struct Live {
     pub project: Project,
     pub cache: ResultCache,
+    /// Every version of every dashboard file.
+    pub history: History,
     view: RwLock<Arc<View>>,
     dashboards: RwLock<Arc<Dashboards>>,
     last_check: Mutex<Instant>,
@@ -104,11 +107,13 @@ fn history_stamp(project: &Project) -> u64 {
 impl Live {
     pub async fn open(project: Project, cache_limit_mb: usize) -> Result<Self, WebError> {
         let view = load_view(&project, None).await?;
+        let history = History::open(&project.dir.join(STATE_FILE))?;
         let dir = project.dir.join(DASHBOARDS_DIR);
-        let dashboards = load_dashboards(&dir);
+        let dashboards = load_dashboards(&dir, &history);
         Ok(Self {
             project,
             cache: ResultCache::new(cache_limit_mb * 1024 * 1024),
+            history,
             view: RwLock::new(Arc::new(view)),
             dashboards: RwLock::new(Arc::new(dashboards)),
             last_check: Mutex::new(Instant::now()),
@@ -149,8 +154,7 @@ impl Live {
         let dir = self.project.dir.join(DASHBOARDS_DIR);
         let stamp = dashboards_stamp(&dir);
         if stamp != self.dashboards().stamp {
-            let dashboards = load_dashboards(&dir);
-            *self.dashboards.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(dashboards);
+            self.reload_dashboards();
         }
         // A night is taken in whole: while a run commits table after table,
         // the app keeps answering from the last finished one.
@@ -166,6 +170,14 @@ impl Live {
         let view = load_view(&self.project, Some((&current, tables, history))).await?;
         *self.view.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(view);
         Ok(())
+    }
+}
+
+impl Live {
+    /// Reads the dashboard files again now (after the app wrote one).
+    pub fn reload_dashboards(&self) {
+        let dashboards = load_dashboards(&self.project.dir.join(DASHBOARDS_DIR), &self.history);
+        *self.dashboards.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(dashboards);
     }
 }
 
@@ -230,12 +242,24 @@ async fn load_view(
     })
 }
 
-fn load_dashboards(dir: &std::path::Path) -> Dashboards {
+/// The dashboard files of `dir`; a file whose text is new (edited by hand, or
+/// pulled from git) becomes the next version in `history`.
+fn load_dashboards(dir: &std::path::Path, history: &History) -> Dashboards {
     let stamp = dashboards_stamp(dir);
     let loaded = darkroom_dashboards::load_dir(dir);
     for result in &loaded {
         match result {
             Ok(dashboard) => {
+                let kept = std::fs::read_to_string(&dashboard.path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|text| {
+                        history
+                            .record(&dashboard.slug, &text, FROM_FILE, "changed on disk")
+                            .map_err(|e| e.to_string())
+                    });
+                if let Err(error) = kept {
+                    tracing::warn!(dashboard = %dashboard.slug, %error, "dashboard version not kept");
+                }
                 for problem in dashboard
                     .problems
                     .iter()

@@ -524,10 +524,49 @@ pub async fn dashboard_page(
                 query_string: query_string(&uri),
                 shows_sql: true,
             };
-            let body = dashboard_body(&page, &place);
+            let body = html! {
+                (dashboard_tools(&authed, &slug))
+                (dashboard_body(&page, &place))
+                @if authed.user.role >= Role::Editor { script src="/static/edit.js" {} }
+            };
             Html(layout(&page.dashboard.title, Some(&authed), body).into_string()).into_response()
         }
         Err(e) => error_page(&e),
+    }
+}
+
+/// What an editor changes on a dashboard (charts, their order and width,
+/// filters, versions) and what an admin shares; `edit.js` does the work.
+fn dashboard_tools(authed: &Authed, slug: &str) -> Markup {
+    if authed.user.role < Role::Editor {
+        return html! {};
+    }
+    html! {
+        div.edit-bar #edit-bar data-slug=(slug) {
+            a.button href={ "/sql?dashboard=" (slug) } { "Add a chart" }
+            button #arrange type="button" aria-pressed="false" { "Arrange charts" }
+            a.button href={ "/d/" (slug) "/history" } { "History" }
+            details.tool {
+                summary { "Add a filter" }
+                form #add-filter {
+                    label { "Name " input name="name" type="text" required pattern="[A-Za-z0-9_]+"; }
+                    label { "Kind " select name="kind" { option value="date_range" { "date range" } option value="select" { "select" } } }
+                    label { "Default " input name="default" type="text" placeholder="last_28_days, or all"; }
+                    label { "Options query (select) " input name="options_sql" type="text" placeholder="SELECT DISTINCT client FROM daily_metrics_by_client"; }
+                    button type="submit" { "Add filter" }
+                }
+            }
+            @if authed.user.role >= Role::Admin {
+                details.tool #share-panel {
+                    summary { "Share" }
+                    label { "Expires after (days, empty: never) " input #share-days type="number" min="1"; }
+                    button #make-share type="button" { "Create a share link" }
+                    p #share-made role="status" {}
+                    ul #share-list {}
+                }
+            }
+            p #edit-status role="status" {}
+        }
     }
 }
 
@@ -562,49 +601,171 @@ pub async fn shared_page(
     }
 }
 
-pub async fn sql_page(PageUser(authed): PageUser) -> Response {
+#[derive(Debug, Deserialize)]
+pub struct SqlQuery {
+    /// A chart to edit: its SQL and settings are loaded, and Save changes it.
+    chart: Option<String>,
+    /// The dashboard Save adds to by default.
+    dashboard: Option<String>,
+}
+
+/// The SQL editor (editor role): schema browser, CodeMirror with autocomplete,
+/// results, a chart of them, saving to a dashboard, and a chart's versions.
+pub async fn sql_page(
+    State(state): State<AppState>,
+    PageUser(authed): PageUser,
+    Query(query): Query<SqlQuery>,
+) -> Response {
     if let Err(e) = authed.require(Role::Editor) {
         return error_page(&e);
     }
+    let dashboards = state.live.dashboards();
+    let editing = match query.chart.as_deref() {
+        Some(id) => match dashboards.chart(id) {
+            Some((dashboard, chart)) => Some((dashboard.slug.clone(), chart.clone())),
+            None => return error_page(&WebError::NoSuchChart { id: id.to_owned() }),
+        },
+        None => None,
+    };
+    let chosen = editing
+        .as_ref()
+        .map(|(slug, _)| slug.clone())
+        .or(query.dashboard)
+        .unwrap_or_default();
+    let first_sql = editing.as_ref().map_or(
+        "SELECT date, value\nFROM daily_metrics\nWHERE metric = 'dau'\nORDER BY date",
+        |(_, chart)| chart.sql.as_str(),
+    );
+    let kinds = darkroom_charts::ChartKind::NAMES;
     let body = html! {
-        h1 { "SQL" }
-        p.lede { "Read-only queries over the warehouse, bounded as " code { "darkroom sql" } ". Ctrl+Enter runs." }
-        form #sql-form {
-            label for="sql" { "Query" }
-            textarea.sql #sql name="sql" spellcheck="false" { "SELECT date, metric, value FROM daily_metrics ORDER BY date DESC LIMIT 20" }
-            p { button.primary type="submit" { "Run" } }
+        h1 { @if let Some((_, chart)) = &editing { "Edit chart: " (chart.title) } @else { "SQL" } }
+        p.lede { "Read-only queries over the warehouse, bounded as " code { "darkroom sql" } ". Ctrl+Enter runs; Ctrl+Space completes tables and columns." }
+        div.sql-layout #sql-app data-chart=[editing.as_ref().map(|(_, c)| c.id.as_str())] data-dashboard=(chosen) {
+            aside.schema aria-label="Schema" {
+                h2 { "Tables" }
+                label for="schema-filter" { "Find a table or column" }
+                input #schema-filter type="search" autocomplete="off";
+                div #schema-tree { p.definition { "Loading the schema…" } }
+            }
+            div.sql-main {
+                div #editor.editor {}
+                textarea #sql-text hidden aria-label="SQL query (plain)" { (first_sql) }
+                p.buttons {
+                    button.primary #run type="button" { "Run" }
+                    " "
+                    button #cancel type="button" disabled { "Cancel" }
+                }
+                p #sql-status role="status" {}
+                div.scroll #sql-result {}
+                section.card #chart-builder hidden aria-labelledby="chart-builder-title" {
+                    h2 #chart-builder-title { "Chart" }
+                    div.chart-form {
+                        label { "Title " input #chart-title type="text" value=[editing.as_ref().map(|(_, c)| c.title.as_str())]; }
+                        label { "Kind " select #chart-kind { @for kind in kinds { option value=(kind) { (kind) } } } }
+                        label { "x " select #chart-x {} }
+                        label { "Series " select #chart-series {} }
+                        fieldset #chart-y { legend { "y" } }
+                    }
+                    div #chart-preview {}
+                    div.chart-form {
+                        label { "Dashboard "
+                            select #chart-dashboard {
+                                @for d in dashboards.loaded.iter().filter_map(|d| d.as_ref().ok()) {
+                                    option value=(d.slug) selected[d.slug == chosen] { (d.title) }
+                                }
+                                option value="" { "A new dashboard…" }
+                            }
+                        }
+                        label #new-dashboard-title-label hidden { "New dashboard's title " input #new-dashboard-title type="text"; }
+                        label #new-dashboard-team-label hidden { "Team "
+                            select #new-dashboard-team { @for team in darkroom_dashboards::TEAMS { option value=(team) { (team) } } }
+                        }
+                        button.primary #save-chart type="button" {
+                            @if editing.is_some() { "Save chart" } @else { "Save to dashboard" }
+                        }
+                    }
+                    p #save-status role="status" {}
+                }
+                @if editing.is_some() {
+                    section.card #chart-history aria-labelledby="history-title" {
+                        h2 #history-title { "Versions of this chart" }
+                        div #history-list { p.definition { "Loading…" } }
+                    }
+                }
+            }
         }
-        p #sql-status role="status" {}
-        div.scroll #sql-result {}
-        script { (PreEscaped(SQL_SCRIPT)) }
+        script src="/static/editor.js" {}
+        script src="/static/sql.js" {}
     };
     Html(layout("SQL", Some(&authed), body).into_string()).into_response()
 }
 
-const SQL_SCRIPT: &str = r#"
-const form = document.getElementById('sql-form');
-const area = document.getElementById('sql');
-const status = document.getElementById('sql-status');
-const result = document.getElementById('sql-result');
-const csrf = document.querySelector('meta[name=csrf-token]').content;
-async function run(event) {
-  if (event) event.preventDefault();
-  status.textContent = 'Running…';
-  const answer = await fetch('/api/query', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify({ sql: area.value, limit: 1000 }) });
-  const body = await answer.json();
-  result.textContent = '';
-  if (!answer.ok) { status.textContent = body.error + ' (' + body.hint + ')'; return; }
-  status.textContent = body.row_count + ' rows' + (body.truncated ? ' (first 1000)' : '') + ' in ' + body.elapsed_ms + ' ms';
-  const table = document.createElement('table'); table.className = 'rows';
-  const head = table.createTHead().insertRow();
-  body.columns.forEach(c => { const th = document.createElement('th'); th.scope = 'col'; th.textContent = c.name; head.appendChild(th); });
-  const rows = table.createTBody();
-  body.rows.forEach(r => { const tr = rows.insertRow(); r.forEach(v => { tr.insertCell().textContent = v === null ? '' : String(v); }); });
-  result.appendChild(table);
+/// A dashboard's versions: who saved each and when, its diff from the one
+/// before, and (editor) a restore.
+pub async fn history_page(
+    State(state): State<AppState>,
+    PageUser(authed): PageUser,
+    Path(slug): Path<String>,
+) -> Response {
+    let versions = match state.live.history.sources(&slug) {
+        Ok(versions) if !versions.is_empty() => versions,
+        Ok(_) => return error_page(&WebError::NoSuchDashboard { slug }),
+        Err(e) => return error_page(&e),
+    };
+    let can_restore = authed.user.role >= Role::Editor;
+    let latest = versions.last().map(|(info, _)| info.version);
+    let first = versions.first().map_or(1, |(info, _)| info.version);
+    let mut shown = Vec::new();
+    let mut previous: Option<(i64, &str)> = None;
+    for (info, text) in &versions {
+        let diff = crate::history::diff(
+            previous.map_or("", |(_, t)| t),
+            text,
+            &previous.map_or_else(|| "(nothing)".to_owned(), |(v, _)| format!("version {v}")),
+            &format!("version {}", info.version),
+        );
+        shown.push((info, diff));
+        previous = Some((info.version, text));
+    }
+    shown.reverse();
+    let body = html! {
+        h1 { "History of " a href={ "/d/" (slug) } { (slug) } }
+        p.lede { "Every version of " code { "dashboards/" (slug) ".toml" } ", from the app and from the file, kept without a limit." }
+        div #edit-status role="status" {}
+        @for (info, diff) in &shown {
+            section.card.wide.version id={ "version-" (info.version) } aria-labelledby={ "v-" (info.version) } {
+                h2 id={ "v-" (info.version) } { "Version " (info.version) @if Some(info.version) == latest { " (current)" } }
+                p.definition { (info.note) " · by " (info.author) " · " (format_time(info.saved_at)) }
+                @if info.version == first {
+                    details.sql { summary { "The whole file" } (diff_block(diff)) }
+                } @else {
+                    (diff_block(diff))
+                }
+                @if can_restore && Some(info.version) != latest {
+                    button.restore type="button" data-slug=(slug) data-version=(info.version) { "Restore version " (info.version) }
+                }
+            }
+        }
+        script src="/static/edit.js" {}
+    };
+    Html(layout(&format!("History of {slug}"), Some(&authed), body).into_string()).into_response()
 }
-form.addEventListener('submit', run);
-area.addEventListener('keydown', e => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) run(e); });
-"#;
+
+/// A unified diff with its added and removed lines marked.
+fn diff_block(diff: &str) -> Markup {
+    html! {
+        pre.diff { @for line in diff.lines() {
+            @let class = if line.starts_with("+++") || line.starts_with("---") { "head" } else if line.starts_with('+') { "add" } else if line.starts_with('-') { "del" } else if line.starts_with("@@") { "hunk" } else { "same" };
+            span class=(class) { (line) } "\n"
+        } }
+    }
+}
+
+/// Seconds since 1970 as `YYYY-MM-DD HH:MM UTC`.
+fn format_time(seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(seconds, 0)
+        .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+}
 
 #[derive(Debug, Deserialize)]
 pub struct WeekQuery {
@@ -726,6 +887,10 @@ pub async fn admin_page(State(state): State<AppState>, PageUser(authed): PageUse
         Ok(users) => users,
         Err(e) => return error_page(&e),
     };
+    let shares = match state.accounts.live_shares(None) {
+        Ok(shares) => shares,
+        Err(e) => return error_page(&e),
+    };
     let body = html! {
         h1 { "Admin" }
         section.card {
@@ -736,6 +901,24 @@ pub async fn admin_page(State(state): State<AppState>, PageUser(authed): PageUse
                 tbody { @for u in &users { tr { td { (u.name) } td { (u.role.name()) } } } }
             }
         }
+        section.card {
+            h2 { "Share links" }
+            p.definition { "Links that open a dashboard without a login. Make one from the dashboard's Share; a revoked link answers 404." }
+            p #edit-status role="status" {}
+            @if shares.is_empty() { p { "No live share links." } } @else {
+                table.rows {
+                    thead { tr { th scope="col" { "dashboard" } th scope="col" { "made by" } th scope="col" { "made" } th scope="col" { "expires" } th scope="col" { "" } } }
+                    tbody { @for share in &shares { tr {
+                        td { a href={ "/d/" (share.dashboard) } { (share.dashboard) } }
+                        td { (share.created_by) }
+                        td { (format_time(share.created)) }
+                        td { (share.expires.map_or_else(|| "never".to_owned(), format_time)) }
+                        td { button.revoke-share type="button" data-id=(share.id) aria-label={ "Revoke the link to " (share.dashboard) } { "Revoke" } }
+                    } } }
+                }
+            }
+        }
+        script src="/static/edit.js" {}
     };
     (StatusCode::OK, Html(layout("Admin", Some(&authed), body).into_string())).into_response()
 }

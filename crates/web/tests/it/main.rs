@@ -2,7 +2,9 @@
 //! provisioned dashboard, filters as typed values, the cache, exports, shares.
 
 mod accounts;
+mod authoring;
 mod dashboards;
 mod filters;
+mod permissions;
 mod reports;
 mod support;
