@@ -19,9 +19,11 @@ const context = await browser.newContext({ viewport: { width: 1400, height: 1000
 const page = await context.newPage();
 // A revoked share link's 404 is what the flow expects to see.
 let expected404 = null;
-page.on('console', (m) => { if (m.type() === 'error' && !m.text().includes('404')) problems.push(`console error on ${page.url()}: ${m.text()}`); });
+page.on('console', (m) => { if (m.type() === 'error' && !/\b(404|499)\b/.test(m.text())) problems.push(`console error on ${page.url()}: ${m.text()}`); });
 page.on('pageerror', (e) => problems.push(`script error on ${page.url()}: ${e.message}`));
-page.on('response', (r) => { if (r.status() >= 400 && r.url() !== expected404) problems.push(`${r.status()} for ${r.url()}`); });
+// So are a cancelled query's 499 and the 403s the permission checks ask for.
+const expectedStatus = (r) => r.url() === expected404 || (r.status() === 499 && r.url().endsWith('/api/query'));
+page.on('response', (r) => { if (r.status() >= 400 && !expectedStatus(r)) problems.push(`${r.status()} for ${r.url()}`); });
 const shot = (name, p = page) => p.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
 
 async function checkLabels(where) {
@@ -58,6 +60,23 @@ check(typed.includes('FROM daily_metrics WHERE'), `autocomplete filled in the ta
 await page.keyboard.press('Control+Enter');
 await page.waitForFunction(() => /rows? .*in \d+ ms/.test(document.getElementById('sql-status').textContent));
 check(await page.locator('#sql-result table.rows tbody tr').count() > 0, 'the result table has rows');
+
+// A slow query stops on Cancel.
+await content.click();
+await page.keyboard.press('Control+a');
+await page.keyboard.type('SELECT count(*) FROM generate_series(1, 20000000000) AS a(v) WHERE v % 7 = 3');
+await page.click('#run');
+await page.waitForFunction(() => !document.getElementById('cancel').disabled);
+await page.waitForTimeout(300);
+await page.click('#cancel');
+await page.waitForFunction(() => document.getElementById('sql-status').textContent.startsWith('the query was cancelled'), null, { timeout: 15000 });
+check(await page.locator('#sql-result table').count() === 0, 'a cancelled query leaves no rows of the one before');
+await shot('sql-cancelled');
+await content.click();
+await page.keyboard.press('Control+a');
+await page.keyboard.type("SELECT date, value FROM daily_metrics WHERE metric = 'dau' ORDER BY date");
+await page.keyboard.press('Control+Enter');
+await page.waitForFunction(() => /rows? .*in \d+ ms/.test(document.getElementById('sql-status').textContent));
 
 // 2. Chart it and save it to Product.
 await page.fill('#chart-title', 'DAU from the editor');
@@ -131,9 +150,40 @@ const gone = await outsider.goto(shareUrl);
 check(gone.status() === 404, `a revoked link answers 404, not ${gone.status()}`);
 await shot('shared-revoked', outsider);
 
+// 6. Roles, in the browser: a viewer reads but cannot query or change; an editor cannot share or manage users.
+async function as(user, password) {
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  p.on('pageerror', (e) => problems.push(`script error for ${user} on ${p.url()}: ${e.message}`));
+  await p.goto(`${base}/login`);
+  await p.fill('input[name=user]', user);
+  await p.fill('input[name=password]', password);
+  await p.press('input[name=password]', 'Enter');
+  await p.waitForURL(`${base}/`);
+  return p;
+}
+const viewer = await as('vic', 'viewer-password');
+check((await viewer.goto(`${base}/sql`)).status() === 403, 'a viewer gets 403 at /sql');
+await viewer.goto(`${base}/d/product`);
+check(await viewer.locator('#edit-bar').count() === 0, 'a viewer sees no edit tools');
+check(await viewer.locator(`#chart-${id} svg`).count() === 1, 'a viewer sees the new chart');
+const viewerQuery = await viewer.evaluate(async () => {
+  const csrf = document.querySelector('meta[name=csrf-token]').content;
+  const answer = await fetch('/api/query', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify({ sql: 'SELECT 1' }) });
+  const save = await fetch('/api/dashboards/product/charts', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify({ title: 'x', kind: 'table', sql: 'SELECT 1' }) });
+  return [answer.status, save.status];
+});
+check(viewerQuery[0] === 403 && viewerQuery[1] === 403, `a viewer's query and save are refused: ${viewerQuery}`);
+await shot('viewer-dashboard', viewer);
+const editor = await as('eve', 'editor-password');
+await editor.goto(`${base}/d/product`);
+check(await editor.locator('#edit-bar').count() === 1, 'an editor has the edit tools');
+check(await editor.locator('#share-panel').count() === 0, 'an editor has no Share');
+check((await editor.goto(`${base}/admin`)).status() === 403, 'an editor gets 403 at /admin');
+
 await browser.close();
 if (problems.length) {
   console.error(`authoring test: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
   process.exit(1);
 }
-console.log(`authoring test: SQL with autocomplete, chart, save, change, restore, arrange, share, revoke: all fine; screenshots in ${shots}`);
+console.log(`authoring test: SQL with autocomplete, cancel, chart, save, change, restore, arrange, share, revoke, roles: all fine; screenshots in ${shots}`);

@@ -115,6 +115,9 @@
       builder.hidden = false;
       preview();
     } catch (error) {
+      // The rows and chart of an earlier query would read as this one's answer.
+      result.textContent = '';
+      builder.hidden = true;
       status.textContent = said(error);
       status.className = 'error';
     } finally {

@@ -171,6 +171,15 @@ pub async fn create_dashboard(
     if dashboard_path(&state.live.project.dir, &slug).exists() {
         return Err(WebError::DashboardExists { slug });
     }
+    if !darkroom_dashboards::TEAMS.contains(&request.team.as_str()) {
+        return Err(WebError::from(darkroom_dashboards::DashboardError::Invalid {
+            message: format!(
+                "team {:?} is not one of {}",
+                request.team,
+                darkroom_dashboards::TEAMS.join(", ")
+            ),
+        }));
+    }
     let source = DashboardSource {
         title: request.title,
         team: request.team,

@@ -25,19 +25,6 @@ use crate::error::WebError;
 /// Rows of a chart shown under "SQL and rows"; the CSV and XLSX have them all.
 const ROWS_SHOWN: usize = 100;
 
-/// Teams in the order the index lists them.
-const TEAM_ORDER: [&str; 9] = [
-    "executive",
-    "product",
-    "web",
-    "mobile",
-    "marketing",
-    "sales",
-    "funnels",
-    "audit",
-    "pipeline",
-];
-
 fn layout(title: &str, who: Option<&Authed>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
@@ -203,7 +190,15 @@ pub async fn index(State(state): State<AppState>, PageUser(authed): PageUser) ->
         .filter_map(|d| d.as_ref().ok())
         .map(|d| d.team.as_str())
         .collect();
-    teams.sort_by_key(|t| (TEAM_ORDER.iter().position(|o| o == t).unwrap_or(TEAM_ORDER.len()), *t));
+    teams.sort_by_key(|t| {
+        (
+            darkroom_dashboards::TEAMS
+                .iter()
+                .position(|o| o == t)
+                .unwrap_or(darkroom_dashboards::TEAMS.len()),
+            *t,
+        )
+    });
     teams.dedup();
     let failed: Vec<&DashboardError> = dashboards.loaded.iter().filter_map(|d| d.as_ref().err()).collect();
     let body = html! {

@@ -1,16 +1,7 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::support::{App, site};
-
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+use crate::support::{App, site, url_encode as encode};
 
 /// The select filters of the charts the injection test reads.
 fn select_filters(chart: &str) -> &'static [&'static str] {

@@ -8,7 +8,7 @@ use std::path::Path;
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::{App, Login, site};
+use crate::support::{App, Login, site, url_encode};
 
 fn files_under(dir: &Path) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
@@ -235,13 +235,4 @@ fn thirty_write_attempts_are_refused_and_change_nothing() {
         json!({"sql": "SELECT count(*) AS n FROM daily_metrics"}),
     );
     assert!(still.json()["rows"][0][0].as_i64().expect("count") > 0);
-}
-
-fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }

@@ -251,3 +251,13 @@ pub fn truth(dir: &Path, metric: &str) -> BTreeMap<String, f64> {
         })
         .collect()
 }
+
+/// `text` as a query string value, every byte but letters, digits and `-_.` escaped.
+pub fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
