@@ -47,13 +47,18 @@ pub struct Filter {
     pub options_sql: Option<String>,
 }
 
+/// The `$names` a filter of `kind` named `name` binds, without the `$`.
+pub(crate) fn binds(name: &str, kind: FilterKind) -> Vec<String> {
+    match kind {
+        FilterKind::DateRange => vec![format!("{name}_start"), format!("{name}_end")],
+        FilterKind::Select => vec![name.to_owned()],
+    }
+}
+
 impl Filter {
     /// The `$names` this filter binds, without the `$`.
     pub fn binds(&self) -> Vec<String> {
-        match self.kind {
-            FilterKind::DateRange => vec![format!("{}_start", self.name), format!("{}_end", self.name)],
-            FilterKind::Select => vec![self.name.clone()],
-        }
+        binds(&self.name, self.kind)
     }
 }
 

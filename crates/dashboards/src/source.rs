@@ -27,6 +27,19 @@ pub struct FilterSource {
     pub options_sql: Option<String>,
 }
 
+impl FilterSource {
+    /// The `$names` this filter binds, as [`crate::Filter::binds`] (a kind
+    /// other than `date_range` binds its name).
+    pub fn binds(&self) -> Vec<String> {
+        let kind = if self.kind == "date_range" {
+            crate::FilterKind::DateRange
+        } else {
+            crate::FilterKind::Select
+        };
+        crate::file::binds(&self.name, kind)
+    }
+}
+
 /// A chart as the file says it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

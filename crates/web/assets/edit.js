@@ -3,28 +3,12 @@
 // share links (admin). Every change is a whole dashboard saved through the
 // JSON API, which writes dashboards/SLUG.toml and keeps the version.
 (function () {
-  const csrf = document.querySelector('meta[name=csrf-token]').content;
   const bar = document.getElementById('edit-bar');
   const slug = bar ? bar.dataset.slug : null;
   const status = document.getElementById('edit-status');
 
-  function api(method, path, body) {
-    return fetch(path, {
-      method,
-      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(async (answer) => {
-      const data = answer.status === 204 ? null : await answer.json();
-      if (!answer.ok) {
-        const error = new Error(data.error);
-        error.hint = data.hint;
-        throw error;
-      }
-      return data;
-    });
-  }
+  const { call: api, said } = window.darkroomApi;
   const tell = (text) => { if (status) status.textContent = text; };
-  const said = (error) => error.message + (error.hint ? ' — ' + error.hint : '');
 
   /** Loads the dashboard's source, lets `change` alter it, saves it, reloads the page. */
   async function changeDashboard(note, change) {

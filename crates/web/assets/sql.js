@@ -3,7 +3,6 @@
 // dashboard, and (when editing a chart) its versions with diff and restore.
 (function () {
   const app = document.getElementById('sql-app');
-  const csrf = document.querySelector('meta[name=csrf-token]').content;
   const chartId = app.dataset.chart || null;
   const status = document.getElementById('sql-status');
   const result = document.getElementById('sql-result');
@@ -12,29 +11,11 @@
   const builder = document.getElementById('chart-builder');
   const field = (id) => document.getElementById(id);
   let editor = null;
-  let lastColumns = [];
   let running = null;
   let baseVersion = null;
   let loadedChart = null;
 
-  function api(method, path, body) {
-    return fetch(path, {
-      method,
-      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(async (answer) => {
-      const type = answer.headers.get('content-type') || '';
-      const data = type.includes('json') ? await answer.json() : await answer.text();
-      if (!answer.ok) {
-        const error = new Error(data.error || String(data));
-        error.hint = data.hint;
-        error.status = answer.status;
-        throw error;
-      }
-      return data;
-    });
-  }
-  const said = (error) => error.message + (error.hint ? ' — ' + error.hint : '');
+  const { call: api, said } = window.darkroomApi;
 
   // The schema browser: each table a <details> with its columns, types,
   // descriptions and categorical values; a click puts the name in the editor.
@@ -110,7 +91,6 @@
       result.textContent = '';
       status.textContent = body.row_count + ' rows' + (body.truncated ? ' (the first 1000)' : '') + ' in ' + body.elapsed_ms + ' ms';
       drawRows(body);
-      lastColumns = body.columns.map((c) => c.name);
       fillColumns(body.columns);
       builder.hidden = false;
       preview();

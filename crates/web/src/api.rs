@@ -129,8 +129,7 @@ pub async fn query(
     headers: HeaderMap,
     Json(request): Json<QueryRequest>,
 ) -> Result<Json<Value>, WebError> {
-    authed.require(Role::Editor)?;
-    authed.check_csrf(header(&headers, CSRF_HEADER))?;
+    authed.check_change(Role::Editor, &headers)?;
     let limit = request.limit.unwrap_or(DEFAULT_LIMIT);
     tracing::info!(user = %authed.user.name, sql = %request.sql, "query");
     let worker = state.clone();
@@ -279,8 +278,7 @@ pub async fn share(
     Path(slug): Path<String>,
     body: Option<Json<ShareRequest>>,
 ) -> Result<Json<Value>, WebError> {
-    authed.require(Role::Admin)?;
-    authed.check_csrf(header(&headers, CSRF_HEADER))?;
+    authed.check_change(Role::Admin, &headers)?;
     if state.live.dashboards().get(&slug).is_none() {
         return Err(WebError::NoSuchDashboard { slug });
     }
@@ -302,8 +300,7 @@ pub async fn revoke_share(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<StatusCode, WebError> {
-    authed.require(Role::Admin)?;
-    authed.check_csrf(header(&headers, CSRF_HEADER))?;
+    authed.check_change(Role::Admin, &headers)?;
     if state.accounts.revoke_share(&token)? {
         tracing::info!(user = %authed.user.name, "share link revoked");
         Ok(StatusCode::NO_CONTENT)
@@ -333,8 +330,7 @@ pub async fn revoke_share_link(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<StatusCode, WebError> {
-    authed.require(Role::Admin)?;
-    authed.check_csrf(header(&headers, CSRF_HEADER))?;
+    authed.check_change(Role::Admin, &headers)?;
     if state.accounts.revoke_share_id(&id)? {
         tracing::info!(user = %authed.user.name, "share link revoked");
         Ok(StatusCode::NO_CONTENT)

@@ -84,6 +84,13 @@ impl Authed {
         }
     }
 
+    /// A JSON call that changes something: `role` or above, and the CSRF
+    /// token in its header.
+    pub fn check_change(&self, role: Role, headers: &HeaderMap) -> Result<(), WebError> {
+        self.require(role)?;
+        self.check_csrf(headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))
+    }
+
     pub fn csrf(&self) -> &str {
         match &self.credential {
             Credential::Session { csrf, .. } => csrf,

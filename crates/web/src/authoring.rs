@@ -18,19 +18,9 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::accounts::Role;
-use crate::auth::{Authed, CSRF_HEADER};
+use crate::auth::Authed;
 use crate::error::WebError;
 use crate::history::{VersionInfo, diff};
-
-fn csrf(headers: &HeaderMap) -> Option<&str> {
-    headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok())
-}
-
-/// An editor's state-changing request: the role, then the CSRF token.
-fn editor(authed: &Authed, headers: &HeaderMap) -> Result<(), WebError> {
-    authed.require(Role::Editor)?;
-    authed.check_csrf(csrf(headers))
-}
 
 /// The source of dashboard `slug` as its file says now, and its latest version.
 fn current_source(state: &AppState, slug: &str) -> Result<(DashboardSource, Option<i64>), WebError> {
@@ -104,10 +94,7 @@ async fn check_sql(state: &AppState, source: &DashboardSource) -> Result<(), Web
     let bound: BTreeSet<String> = source
         .filters
         .iter()
-        .flat_map(|f| match f.kind.as_str() {
-            "date_range" => vec![format!("{}_start", f.name), format!("{}_end", f.name)],
-            _ => vec![f.name.clone()],
-        })
+        .flat_map(darkroom_dashboards::FilterSource::binds)
         .collect();
     let queries: Vec<(String, String)> = source
         .charts
@@ -164,7 +151,7 @@ pub async fn create_dashboard(
     headers: HeaderMap,
     Json(request): Json<NewDashboard>,
 ) -> Result<(StatusCode, Json<Value>), WebError> {
-    editor(&authed, &headers)?;
+    authed.check_change(Role::Editor, &headers)?;
     let slug = request
         .slug
         .unwrap_or_else(|| darkroom_dashboards::slugify(&request.title));
@@ -223,7 +210,7 @@ pub async fn put_dashboard(
     Path(slug): Path<String>,
     Json(request): Json<SaveDashboard>,
 ) -> Result<Json<Value>, WebError> {
-    editor(&authed, &headers)?;
+    authed.check_change(Role::Editor, &headers)?;
     current_source(&state, &slug)?;
     let note = request.note.unwrap_or_else(|| "edited".to_owned());
     let version = save(
@@ -296,7 +283,7 @@ pub async fn add_chart(
     Path(slug): Path<String>,
     Json(draft): Json<ChartDraft>,
 ) -> Result<(StatusCode, Json<Value>), WebError> {
-    editor(&authed, &headers)?;
+    authed.check_change(Role::Editor, &headers)?;
     let (mut source, _) = current_source(&state, &slug)?;
     let taken: Vec<String> = state
         .live
@@ -326,7 +313,7 @@ pub async fn put_chart(
     Path(id): Path<String>,
     Json(draft): Json<ChartDraft>,
 ) -> Result<Json<Value>, WebError> {
-    editor(&authed, &headers)?;
+    authed.check_change(Role::Editor, &headers)?;
     let slug = slug_of_chart(&state, &id)?;
     let (mut source, _) = current_source(&state, &slug)?;
     let (chart, base) = draft.into_source(id.clone());
@@ -353,7 +340,7 @@ pub async fn delete_chart(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, WebError> {
-    editor(&authed, &headers)?;
+    authed.check_change(Role::Editor, &headers)?;
     let slug = slug_of_chart(&state, &id)?;
     let (mut source, _) = current_source(&state, &slug)?;
     source.charts.retain(|c| c.id != id);
@@ -437,7 +424,7 @@ pub async fn restore_dashboard(
     headers: HeaderMap,
     Path((slug, version)): Path<(String, i64)>,
 ) -> Result<Json<Value>, WebError> {
-    editor(&authed, &headers)?;
+    authed.check_change(Role::Editor, &headers)?;
     let (_, text) = version_source(&state, &slug, version)?;
     let path = dashboard_path(&state.live.project.dir, &slug);
     let source = DashboardSource::parse(&path, &text)?;
@@ -513,7 +500,7 @@ pub async fn restore_chart(
     headers: HeaderMap,
     Path((id, version)): Path<(String, i64)>,
 ) -> Result<Json<Value>, WebError> {
-    editor(&authed, &headers)?;
+    authed.check_change(Role::Editor, &headers)?;
     let slug = slug_of_chart(&state, &id)?;
     let (_, text) = version_source(&state, &slug, version)?;
     let path = dashboard_path(&state.live.project.dir, &slug);

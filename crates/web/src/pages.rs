@@ -522,7 +522,7 @@ pub async fn dashboard_page(
             let body = html! {
                 (dashboard_tools(&authed, &slug))
                 (dashboard_body(&page, &place))
-                @if authed.user.role >= Role::Editor { script src="/static/edit.js" {} }
+                @if authed.user.role >= Role::Editor { script src="/static/api.js" {} script src="/static/edit.js" {} }
             };
             Html(layout(&page.dashboard.title, Some(&authed), body).into_string()).into_response()
         }
@@ -690,6 +690,7 @@ pub async fn sql_page(
             }
         }
         script src="/static/editor.js" {}
+        script src="/static/api.js" {}
         script src="/static/sql.js" {}
     };
     Html(layout("SQL", Some(&authed), body).into_string()).into_response()
@@ -741,6 +742,7 @@ pub async fn history_page(
                 }
             }
         }
+        script src="/static/api.js" {}
         script src="/static/edit.js" {}
     };
     Html(layout(&format!("History of {slug}"), Some(&authed), body).into_string()).into_response()
@@ -913,6 +915,7 @@ pub async fn admin_page(State(state): State<AppState>, PageUser(authed): PageUse
                 }
             }
         }
+        script src="/static/api.js" {}
         script src="/static/edit.js" {}
     };
     (StatusCode::OK, Html(layout("Admin", Some(&authed), body).into_string())).into_response()

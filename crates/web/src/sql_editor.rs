@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::accounts::Role;
-use crate::auth::{Authed, CSRF_HEADER};
+use crate::auth::Authed;
 use crate::error::WebError;
 
 /// The last schema answered, and the data it describes.
@@ -73,8 +73,7 @@ pub async fn cancel(
     headers: HeaderMap,
     Json(request): Json<CancelRequest>,
 ) -> Result<Json<Value>, WebError> {
-    authed.require(Role::Editor)?;
-    authed.check_csrf(headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))?;
+    authed.check_change(Role::Editor, &headers)?;
     let key = running_key(&authed.user.name, &request.query_id);
     let cancelled = match state.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&key) {
         Some(handle) => {
@@ -116,8 +115,7 @@ pub async fn preview(
     headers: HeaderMap,
     Json(request): Json<PreviewRequest>,
 ) -> Result<Response, WebError> {
-    authed.require(Role::Editor)?;
-    authed.check_csrf(headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))?;
+    authed.check_change(Role::Editor, &headers)?;
     let kind = darkroom_charts::ChartKind::parse(&request.kind).ok_or_else(|| WebError::BadRequest {
         message: format!(
             "kind {:?} is not one of {}",

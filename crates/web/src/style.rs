@@ -10,7 +10,12 @@ use axum::response::{IntoResponse, Response};
 pub const CSS: &str = include_str!("style.css");
 
 /// The files under `/static/`, by name: (content type, bytes).
-const ASSETS: [(&str, &str, &str); 3] = [
+const ASSETS: [(&str, &str, &str); 4] = [
+    (
+        "api.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/api.js"),
+    ),
     (
         "editor.js",
         "text/javascript; charset=utf-8",
