@@ -42,7 +42,8 @@ def demo(darkroom, days):
 
 def serve(darkroom, site):
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
-    server = subprocess.Popen([darkroom, "serve", "--project", str(site), "--listen", "127.0.0.1:0"],
+    server = subprocess.Popen([darkroom, "serve", "--project", str(site), "--listen", "127.0.0.1:0",
+                               "--pgwire-listen", "127.0.0.1:0"],
                               stdout=log, stderr=subprocess.STDOUT)
     for _ in range(120):
         time.sleep(0.25)

@@ -3,6 +3,7 @@ pub mod dag;
 pub mod demo;
 pub mod docs;
 pub mod init;
+pub mod pgwire;
 pub mod run;
 pub mod send;
 pub mod serve;

@@ -12,6 +12,7 @@ use darkroom_audit::AuditError;
 use darkroom_delivery::DeliveryError;
 use darkroom_logs::LogsError;
 use darkroom_metrics::MetricsError;
+use darkroom_pgwire::PgwireError;
 use darkroom_pipeline::{PipelineError, ProjectConfig, ProjectError};
 use darkroom_sim::SimError;
 use darkroom_sources::SourcesError;
@@ -416,6 +417,26 @@ fn delivery_errors() -> Vec<DeliveryError> {
     ]
 }
 
+fn pgwire_errors() -> Vec<PgwireError> {
+    vec![
+        PgwireError::Setting {
+            key: "require_tls",
+            message: "require_tls = true needs tls_cert and tls_key".into(),
+        },
+        PgwireError::Tls {
+            path: "site/server.crt".into(),
+            message: "No such file or directory (os error 2)".into(),
+        },
+        PgwireError::Listen {
+            addr: "127.0.0.1:5439".into(),
+            source: io::Error::new(io::ErrorKind::AddrInUse, "Address already in use (os error 98)"),
+        },
+        PgwireError::Session {
+            message: "the warehouse has no table daily_metrics yet".into(),
+        },
+    ]
+}
+
 fn rusqlite_error() -> rusqlite::Error {
     rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY), None)
 }
@@ -431,6 +452,7 @@ fn every_error() -> Vec<anyhow::Error> {
     all.extend(sim_errors().into_iter().map(anyhow::Error::from));
     all.extend(audit_errors().into_iter().map(anyhow::Error::from));
     all.extend(delivery_errors().into_iter().map(anyhow::Error::from));
+    all.extend(pgwire_errors().into_iter().map(anyhow::Error::from));
     all.push(anyhow::Error::from(UsageError {
         message: "darkroom run needs a day".into(),
         hint: "pass --date YYYY-MM-DD, or --from YYYY-MM-DD --to YYYY-MM-DD for a backfill",

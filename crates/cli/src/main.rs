@@ -55,6 +55,8 @@ enum Command {
     Demo(commands::demo::Args),
     /// Serve the web app: dashboards, the tearsheet, audits, the SQL editor.
     Serve(commands::serve::Args),
+    /// The Postgres-protocol endpoint alone (`serve` runs it too): psql, notebooks, BI tools.
+    Pgwire(commands::pgwire::Args),
     /// The app's users: add, passwd, role, remove, list, token.
     User(commands::user::Args),
     /// Deliver one dashboard now by email and/or Slack, as a subscription would.
@@ -94,6 +96,7 @@ fn main() -> ExitCode {
         Command::Docs(args) => commands::docs::run(&args),
         Command::Demo(args) => commands::demo::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
+        Command::Pgwire(args) => commands::pgwire::run(&args),
         Command::User(args) => commands::user::run(&args),
         Command::Send(args) => commands::send::run(&args),
     };

@@ -6,6 +6,7 @@ use darkroom_audit::AuditError;
 use darkroom_delivery::DeliveryError;
 use darkroom_logs::LogsError;
 use darkroom_metrics::MetricsError;
+use darkroom_pgwire::PgwireError;
 use darkroom_pipeline::{PipelineError, ProjectError};
 use darkroom_sim::SimError;
 use darkroom_sources::SourcesError;
@@ -113,6 +114,13 @@ fn classify(error: &anyhow::Error) -> (&'static str, u8) {
                 BAD_USAGE
             } else {
                 WORK_FAILED
+            };
+            return (e.hint(), code);
+        }
+        if let Some(e) = cause.downcast_ref::<PgwireError>() {
+            let code = match e {
+                PgwireError::Setting { .. } | PgwireError::Tls { .. } => BAD_USAGE,
+                PgwireError::Listen { .. } | PgwireError::Session { .. } => WORK_FAILED,
             };
             return (e.hint(), code);
         }

@@ -31,7 +31,7 @@ pub use days::{day_text, parse_day};
 pub use error::PipelineError;
 pub use lock::{LOCK_FILE, RunLock, run_in_progress};
 pub use model::{Model, RUN_DAYS};
-pub use project::{LogFormat, PROJECT_FILE, Project, ProjectConfig, ProjectError};
+pub use project::{LogFormat, PROJECT_FILE, PgwireSection, Project, ProjectConfig, ProjectError};
 pub use reports::{project_catalog, project_dictionary, project_tearsheet};
 pub use runner::{RunOptions, RunReport, TaskReport, project_dag, run_range};
 pub use session::{open_query_session, register_history};

@@ -59,6 +59,8 @@ pub struct ProjectConfig {
     pub query: QuerySection,
     #[serde(default)]
     pub run: RunSection,
+    #[serde(default)]
+    pub pgwire: PgwireSection,
     /// `[schedule]`, `[email]`, `[slack]`, `[web]` and `[[subscriptions]]` belong
     /// to darkroom-delivery, which reads and checks them from the same file.
     #[serde(default, rename = "schedule")]
@@ -161,6 +163,35 @@ impl Default for QuerySection {
         Self {
             memory_limit_mb: 4096,
             timeout_seconds: 300,
+        }
+    }
+}
+
+/// `[pgwire]`: the Postgres-protocol endpoint (`darkroom serve` and `darkroom pgwire`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PgwireSection {
+    /// `false` leaves the endpoint out of `darkroom serve`.
+    pub enabled: bool,
+    pub listen: String,
+    /// PEM files, relative to the project folder; both or neither.
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
+    /// Refuse clients that do not ask for TLS (needs `tls_cert` and `tls_key`).
+    pub require_tls: bool,
+    pub max_connections: usize,
+}
+
+impl Default for PgwireSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            // Redshift's port, so BI tools' Redshift presets find it.
+            listen: "127.0.0.1:5439".into(),
+            tls_cert: None,
+            tls_key: None,
+            require_tls: false,
+            max_connections: 100,
         }
     }
 }

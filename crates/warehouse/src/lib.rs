@@ -17,4 +17,4 @@ pub use delta::{Warehouse, WriteMode, Written, days_predicate};
 pub use encoding::{SAMPLE_ROWS, writer_properties};
 pub use error::WarehouseError;
 pub use failure::EngineFailure;
-pub use session::{QueryLimits, QuerySession, QueryShape, run_session, with_spilling_joins};
+pub use session::{QueryLimits, QuerySession, QueryShape, run_session, verify_read_only, with_spilling_joins};

@@ -98,6 +98,19 @@ impl Default for QueryLimits {
     }
 }
 
+/// Refuses a plan unless it only reads: no DDL, no DML (COPY included), no
+/// SET or other statements that change the session.
+pub fn verify_read_only(plan: &LogicalPlan) -> Result<(), WarehouseError> {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+        .verify_plan(plan)
+        .map_err(|e| WarehouseError::NotReadOnly {
+            message: root_message(&e),
+        })
+}
+
 fn is_text(data_type: &arrow::datatypes::DataType) -> bool {
     use arrow::datatypes::DataType;
     matches!(data_type, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
@@ -215,15 +228,12 @@ impl QuerySession {
             .map_err(|e| WarehouseError::Sql {
                 message: root_message(&e),
             })?;
-        SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false)
-            .verify_plan(&plan)
-            .map_err(|e| WarehouseError::NotReadOnly {
-                message: root_message(&e),
-            })?;
+        verify_read_only(&plan)?;
         Ok(plan)
+    }
+
+    pub fn limits(&self) -> QueryLimits {
+        self.limits
     }
 
     /// What a read-only statement reads and which `$name` parameters it takes,
@@ -294,6 +304,14 @@ impl QuerySession {
                 message: root_message(&e),
             })?;
         }
+        self.run_plan(plan).await
+    }
+
+    /// Runs a plan made elsewhere (the Postgres endpoint plans each statement
+    /// itself) as [`Self::query`] runs SQL: refused unless it only reads, and
+    /// stopped past its time or memory.
+    pub async fn run_plan(&self, plan: LogicalPlan) -> Result<(SchemaRef, Vec<RecordBatch>), WarehouseError> {
+        verify_read_only(&plan)?;
         let frame = self
             .ctx
             .execute_logical_plan(plan)

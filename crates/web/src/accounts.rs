@@ -128,6 +128,19 @@ impl Accounts {
                  created INTEGER NOT NULL, expires INTEGER, revoked INTEGER);",
         )
         .map_err(|e| WebError::state(state_db, &e))?;
+        // Added for the Postgres endpoint; an older state.db gains it here.
+        let has_verifier: bool = db
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('web_users') WHERE name = 'scram_verifier'",
+                [],
+                |row| row.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(|e| WebError::state(state_db, &e))?;
+        if !has_verifier {
+            db.execute_batch("ALTER TABLE web_users ADD COLUMN scram_verifier TEXT")
+                .map_err(|e| WebError::state(state_db, &e))?;
+        }
         Ok(Self { db: Mutex::new(db) })
     }
 
@@ -143,9 +156,9 @@ impl Accounts {
         let added = self
             .db()
             .execute(
-                "INSERT INTO web_users (name, role, password_hash, created) VALUES (?1, ?2, ?3, ?4)
+                "INSERT INTO web_users (name, role, password_hash, created, scram_verifier) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (name) DO NOTHING",
-                params![name, role.name(), hash, now_seconds()],
+                params![name, role.name(), hash, now_seconds(), scram_verifier(password)],
             )
             .map_err(WebError::sql)?;
         if added == 0 {
@@ -159,8 +172,8 @@ impl Accounts {
         let db = self.db();
         let changed = db
             .execute(
-                "UPDATE web_users SET password_hash = ?2 WHERE name = ?1",
-                params![name, hash],
+                "UPDATE web_users SET password_hash = ?2, scram_verifier = ?3 WHERE name = ?1",
+                params![name, hash, scram_verifier(password)],
             )
             .map_err(WebError::sql)?;
         if changed == 0 {
@@ -252,7 +265,38 @@ impl Accounts {
         let hash_text = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
         let parsed = PasswordHash::new(&hash_text).map_err(|e| WebError::Hash { message: e.to_string() })?;
         let matches = argon2id().verify_password(password.as_bytes(), &parsed).is_ok();
-        Ok(found.filter(|_| matches).map(|(user, _)| user))
+        let user = found.filter(|_| matches).map(|(user, _)| user);
+        if let Some(user) = &user {
+            // An account made before the Postgres endpoint gets its verifier
+            // the first time its password is seen.
+            self.db()
+                .execute(
+                    "UPDATE web_users SET scram_verifier = ?2 WHERE name = ?1 AND scram_verifier IS NULL",
+                    params![user.name, scram_verifier(password)],
+                )
+                .map_err(WebError::sql)?;
+        }
+        Ok(user)
+    }
+
+    /// The user's SCRAM-SHA-256 verifier for the Postgres endpoint, in
+    /// PostgreSQL's own `pg_authid` format: it checks a password without
+    /// holding it or anything a client could log in with.
+    pub fn scram_verifier_of(&self, name: &str) -> Result<PasswordState, WebError> {
+        let found: Option<Option<String>> = self
+            .db()
+            .query_row(
+                "SELECT scram_verifier FROM web_users WHERE name = ?1",
+                params![name],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(WebError::sql)?;
+        Ok(match found {
+            None => PasswordState::NoSuchUser,
+            Some(None) => PasswordState::NoVerifier,
+            Some(Some(verifier)) => PasswordState::Verifier(verifier),
+        })
     }
 
     /// A new session for `user`: the cookie value to hand the browser.
@@ -438,6 +482,20 @@ impl Accounts {
 /// A hash checked against when the user does not exist (of a random password).
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2lWmrsbqmu0DE3D0CmJt7Gq0bkA5PpbvRIZBC5lRIW4";
+
+/// What the Postgres endpoint can check a user's password against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordState {
+    NoSuchUser,
+    /// An account older than the endpoint, whose password has not been seen since.
+    NoVerifier,
+    Verifier(String),
+}
+
+/// PostgreSQL's SCRAM-SHA-256 verifier of `password` (random salt, 4096 iterations).
+fn scram_verifier(password: &str) -> String {
+    postgres_protocol::password::scram_sha_256(password.as_bytes())
+}
 
 fn hash_password(password: &str) -> Result<String, WebError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {

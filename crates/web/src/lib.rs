@@ -27,7 +27,7 @@ use axum::Router;
 use axum::routing::{delete, get, post, put};
 use darkroom_pipeline::Project;
 
-pub use accounts::{Accounts, MIN_PASSWORD_CHARS, Role, ShareLink, User};
+pub use accounts::{Accounts, MIN_PASSWORD_CHARS, PasswordState, Role, ShareLink, User};
 pub use error::WebError;
 pub use history::{History, VersionInfo};
 pub use live::{CHECK_EVERY, Live};

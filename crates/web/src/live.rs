@@ -29,7 +29,8 @@ pub const CHECK_EVERY: Duration = Duration::from_millis(250);
 /// One consistent view: what a request reads from start to end.
 #[derive(Debug)]
 pub struct View {
-    pub session: QuerySession,
+    /// Shared with the Postgres endpoint, which answers from the same view.
+    pub session: Arc<QuerySession>,
     pub version: DataVersion,
     pub catalog: Option<Catalog>,
     /// The last day with daily metrics (relative date filters end there), else today.
@@ -235,7 +236,7 @@ async fn load_view(
         .unwrap_or_else(|| chrono::Utc::now().date_naive());
     tracing::info!(tables = tables.len(), %last_day, "data view refreshed");
     Ok(View {
-        session,
+        session: Arc::new(session),
         version: DataVersion { tables, history },
         catalog,
         last_day,

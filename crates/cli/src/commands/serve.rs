@@ -12,10 +12,16 @@ pub struct Args {
     /// The address to listen on, HOST:PORT.
     #[arg(long, default_value = DEFAULT_LISTEN)]
     listen: String,
+    /// Where the Postgres endpoint listens, HOST:PORT (default: [pgwire] listen, 127.0.0.1:5439).
+    #[arg(long)]
+    pgwire_listen: Option<String>,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    let project = super::load_project(args.project.as_ref())?;
+    let mut project = super::load_project(args.project.as_ref())?;
+    if let Some(listen) = &args.pgwire_listen {
+        project.config.pgwire.listen.clone_from(listen);
+    }
     serve(project, &args.listen, None)
 }
 
@@ -24,6 +30,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 pub fn serve(project: darkroom_pipeline::Project, listen: &str, login: Option<(&str, &str)>) -> anyhow::Result<()> {
     let mut deliverer = super::send::deliverer(&project, listen)?;
     let defaulted_url = deliverer.config.public_url == format!("http://{listen}");
+    let endpoint = super::pgwire::bind_for_serve(&project)?;
     darkroom_web::serve(project, listen, |addr, app| {
         crate::say(&format!("\ndarkroom is serving on http://{addr}/  (Ctrl-C stops it)"));
         if let Some((user, password)) = login {
@@ -33,6 +40,9 @@ pub fn serve(project: darkroom_pipeline::Project, listen: &str, login: Option<(&
             deliverer.config.public_url = format!("http://{addr}");
         }
         start_schedules(deliverer, app.clone());
+        if let Some(endpoint) = endpoint {
+            super::pgwire::start_beside_app(endpoint, app.clone());
+        }
     })?;
     Ok(())
 }

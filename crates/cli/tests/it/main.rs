@@ -1,5 +1,7 @@
 //! The `darkroom` binary as a user runs it: arguments in, stdout, stderr and exit code out.
 
+mod pgwire;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -747,7 +749,15 @@ fn serve_prints_its_url_and_answers() {
     use std::io::{BufRead as _, Read as _, Write as _};
     let dir = project();
     let mut server = Command::new(env!("CARGO_BIN_EXE_darkroom"))
-        .args(["serve", "--project", "site", "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--project",
+            "site",
+            "--listen",
+            "127.0.0.1:0",
+            "--pgwire-listen",
+            "127.0.0.1:0",
+        ])
         .current_dir(dir.path())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -771,7 +781,18 @@ fn serve_prints_its_url_and_answers() {
     stream.read_to_string(&mut answer).expect("answer");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.ends_with("ok"), "{answer}");
-    let taken = darkroom(&["serve", "--project", "site", "--listen", &addr], dir.path());
+    let taken = darkroom(
+        &[
+            "serve",
+            "--project",
+            "site",
+            "--listen",
+            &addr,
+            "--pgwire-listen",
+            "127.0.0.1:0",
+        ],
+        dir.path(),
+    );
     assert_eq!(taken.status.code(), Some(2));
     assert!(
         stderr(&taken).starts_with(&format!("error: cannot listen on {addr}:")),
@@ -895,7 +916,15 @@ fn serve_sends_a_subscription_when_it_is_due_and_the_pipeline_shows_it() {
         "\n[[subscriptions]]\ndashboard = \"pipeline\"\nto = [\"ops@example.com\"]\ncron = \"*/2 * * * * *\"\n",
     );
     let mut server = Command::new(env!("CARGO_BIN_EXE_darkroom"))
-        .args(["serve", "--project", "site", "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--project",
+            "site",
+            "--listen",
+            "127.0.0.1:0",
+            "--pgwire-listen",
+            "127.0.0.1:0",
+        ])
         .current_dir(dir.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -944,7 +973,18 @@ fn a_bad_cron_expression_stops_serve_at_start_naming_the_key_and_line() {
         .expect("project file")
         .lines()
         .count();
-    let out = darkroom(&["serve", "--project", "site", "--listen", "127.0.0.1:0"], dir.path());
+    let out = darkroom(
+        &[
+            "serve",
+            "--project",
+            "site",
+            "--listen",
+            "127.0.0.1:0",
+            "--pgwire-listen",
+            "127.0.0.1:0",
+        ],
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(2));
     let expected = format!(
         "error: {} line {}: subscriptions[2].cron: \"0 25 * * *\" is not a cron schedule",
