@@ -28,7 +28,7 @@ use pgwire::api::results::{Response, Tag};
 use pgwire::api::stmt::StoredStatement;
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, DEFAULT_NAME};
-use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::extendedquery::{Parse, ParseComplete};
 use pgwire::types::format::FormatOptions;
@@ -354,10 +354,11 @@ impl QueryHook for ReadOnly {
             Kind::Acknowledged(tag) => Some(Ok(Response::Execution(Tag::new(tag)))),
             Kind::Refused(error) => Some(Err(error)),
             Kind::Query => Some(
-                match self.plan(statement, context).await {
-                    Ok(plan) => self.answer(plan, context, client, &Format::UnifiedText).await,
-                    Err(error) => Err(error),
+                async {
+                    let plan = self.plan(statement, context).await?;
+                    self.answer(plan, context, client, &Format::UnifiedText).await
                 }
+                .await
                 .inspect_err(log_refusal),
             ),
         }
@@ -443,9 +444,7 @@ fn syntax_error(error: PgWireError) -> PgWireError {
 }
 
 pub fn user_error(code: &str, message: String, hint: &str) -> PgWireError {
-    let mut info = ErrorInfo::new("ERROR".to_owned(), code.to_owned(), message);
-    info.hint = Some(hint.to_owned());
-    PgWireError::UserError(Box::new(info))
+    crate::error::with_hint("ERROR", code, message, hint)
 }
 
 /// A warehouse error as the Postgres error a client expects, SQLSTATE included.

@@ -34,3 +34,10 @@ impl PgwireError {
         }
     }
 }
+
+/// A Postgres error a client sees: severity, SQLSTATE, message and what to do.
+pub(crate) fn with_hint(severity: &str, code: &str, message: String, hint: &str) -> pgwire::error::PgWireError {
+    let mut info = pgwire::error::ErrorInfo::new(severity.to_owned(), code.to_owned(), message);
+    info.hint = Some(hint.to_owned());
+    pgwire::error::PgWireError::UserError(Box::new(info))
+}

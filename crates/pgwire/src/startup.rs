@@ -12,7 +12,7 @@ use pgwire::api::auth::{DefaultServerParameterProvider, StartupHandler, finish_a
 use pgwire::api::{
     ClientInfo, ConnectionManager, PgWireConnectionState, PidSecretKeyGenerator, RandomPidSecretKeyGenerator,
 };
-use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::startup::Authentication;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use tokio::sync::Mutex;
@@ -54,9 +54,7 @@ impl Login {
 }
 
 pub fn fatal(code: &str, message: String, hint: &str) -> PgWireError {
-    let mut info = ErrorInfo::new("FATAL".to_owned(), code.to_owned(), message);
-    info.hint = Some(hint.to_owned());
-    PgWireError::UserError(Box::new(info))
+    crate::error::with_hint("FATAL", code, message, hint)
 }
 
 fn login_failed(user: &str) -> PgWireError {
