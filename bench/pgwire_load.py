@@ -14,7 +14,8 @@ fifth run, so both protocols are measured.
 Reported: p50/p95/p99 latency and errors of every query, first with the project quiet,
 then while `darkroom run --force` rebuilds the last night (every table committed again).
 Every answer during the run must come from a whole night: the last day of daily_metrics
-and of raw_events agree in each sample.
+and of raw_events agree in each sample. The peer: the same clients and queries against the
+machine's PostgreSQL (127.0.0.1:5432, trust), the tables they read copied into it.
 """
 import argparse
 import datetime
@@ -75,12 +76,51 @@ def connect(port):
                            autocommit=True)
 
 
-def load(port, queries, clients, stop):
+PEER_DATABASE = "darkroom_bench"
+# DataFusion's types of the tables the dashboard reads, as PostgreSQL names them.
+PG_TYPES = {"Date32": "date", "Utf8": "text", "Utf8View": "text", "LargeUtf8": "text", "Float64": "double precision",
+            "Int64": "bigint", "Int32": "integer", "Boolean": "boolean"}
+
+
+def connect_peer():
+    import psycopg
+
+    return psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname=PEER_DATABASE, autocommit=True)
+
+
+def copy_to_postgres(port, queries):
+    """The tables the queries read, copied through the endpoint into PostgreSQL (the machine's
+    server, 127.0.0.1:5432) with an index on (metric, date) as a DBA would add: the peer."""
+    import psycopg
+
+    with psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {PEER_DATABASE}")
+        admin.execute(f"CREATE DATABASE {PEER_DATABASE}")
+    tables = sorted({t for _, sql in queries for t in ("daily_metrics", "ext_plan") if t in sql})
+    with connect(port) as source, connect_peer() as peer:
+        for table in tables:
+            columns = source.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                f"WHERE table_name = '{table}' ORDER BY ordinal_position").fetchall()
+            unknown = [t for _, t in columns if t not in PG_TYPES]
+            if unknown:
+                raise SystemExit(f"{table}: no PostgreSQL type for {unknown}")
+            peer.execute(f"CREATE TABLE {table} ({', '.join(f'{c} {PG_TYPES[t]}' for c, t in columns)})")
+            rows = source.execute(f"SELECT * FROM {table}").fetchall()
+            with peer.cursor().copy(f"COPY {table} FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        peer.execute("CREATE INDEX ON daily_metrics (metric, date)")
+        peer.execute("ANALYZE")
+    return tables
+
+
+def load(connect_client, queries, clients, stop, check_whole_night=True):
     latencies, errors, torn = [], [], []
     lock = threading.Lock()
 
     def client(index):
-        conn = connect(port)
+        conn = connect_client()
         mine, n = [], index
         while not stop.is_set():
             chart, sql = queries[n % len(queries)]
@@ -92,7 +132,7 @@ def load(port, queries, clients, stop):
             except Exception as error:  # every failure is counted, none ends the client
                 with lock:
                     errors.append(f"{chart}: {error}")
-            if n % 10 == 0:
+            if check_whole_night and n % 10 == 0:
                 days = conn.execute("SELECT (SELECT max(date) FROM daily_metrics), "
                                     "(SELECT max(event_date) FROM raw_events)").fetchone()
                 if days[0] != days[1]:
@@ -140,7 +180,7 @@ def main():
 
         stop = threading.Event()
         began = time.perf_counter()
-        threads, latencies, errors, torn = load(port, queries, args.clients, stop)
+        threads, latencies, errors, torn = load(lambda: connect(port), queries, args.clients, stop)
         time.sleep(args.seconds)
         stop.set()
         for thread in threads:
@@ -149,7 +189,7 @@ def main():
 
         stop = threading.Event()
         began = time.perf_counter()
-        threads, latencies, errors, torn = load(port, queries, args.clients, stop)
+        threads, latencies, errors, torn = load(lambda: connect(port), queries, args.clients, stop)
         night = subprocess.run([args.binary, "run", "--project", str(site), "--date", str(last_day), "--force"],
                                capture_output=True, text=True)
         if night.returncode != 0:
@@ -160,6 +200,17 @@ def main():
         for thread in threads:
             thread.join()
         report(f"during a nightly run ({ran:.1f} s)", time.perf_counter() - began, latencies, errors, torn)
+
+        tables = copy_to_postgres(port, queries)
+        stop = threading.Event()
+        began = time.perf_counter()
+        threads, latencies, errors, torn = load(connect_peer, queries, args.clients, stop, check_whole_night=False)
+        time.sleep(args.seconds)
+        stop.set()
+        for thread in threads:
+            thread.join()
+        report(f"peer: PostgreSQL 127.0.0.1:5432, {', '.join(tables)} copied, quiet", time.perf_counter() - began,
+               latencies, errors, torn)
     finally:
         server.kill()
 

@@ -2,7 +2,7 @@
 //! back ([`TaskOutput`]). Tasks (`load.rs`, `snapshot.rs`, `metrics.rs`,
 //! `model.rs`) use this module; the runner builds the context and schedules them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arrow::array::{Array, Date32Array, RecordBatch};
@@ -46,6 +46,8 @@ pub(crate) struct RunContext {
     production: tokio::sync::OnceCell<Production>,
     /// The days partitioned models rebuild: the run's day and every day its load touched.
     run_days_list: Mutex<BTreeSet<i32>>,
+    /// Each table's latest commit when the run began: upkeep compacts only what the night wrote.
+    pub versions_at_start: BTreeMap<String, i64>,
 }
 
 impl std::fmt::Debug for RunContext {
@@ -67,8 +69,10 @@ impl RunContext {
         day: i32,
         state: StateDb,
     ) -> Result<Self, PipelineError> {
+        let versions_at_start = warehouse.committed_versions()?;
         let run = Self {
             project,
+            versions_at_start,
             warehouse,
             ctx,
             run_id,

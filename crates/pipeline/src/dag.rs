@@ -11,6 +11,7 @@ use darkroom_sources::{ExpectedTable, PRODUCTION_TABLES};
 
 use crate::error::PipelineError;
 use crate::model::Model;
+use crate::upkeep::Upkeep;
 
 pub const LOAD_LOGS: &str = "load_logs";
 pub const LOAD_EXPORTS: &str = "load_exports";
@@ -62,6 +63,8 @@ pub enum TaskKind {
     /// Every check of `audits.toml` for the days the run touched; last of all.
     /// The catalog, when there is one, says which metrics are counts.
     Audits(Option<Box<Catalog>>),
+    /// Compaction, vacuum or checkpoints of every table; once every other task has ended.
+    Upkeep(Upkeep),
 }
 
 #[derive(Debug, Clone)]
@@ -189,6 +192,16 @@ impl Dag {
             requires: requires.into_iter().collect(),
             outputs: vec![AUDIT_RESULTS.into()],
         });
+        let mut previous: Option<&str> = None;
+        for step in Upkeep::ALL {
+            tasks.push(Task {
+                name: step.task_name().into(),
+                kind: TaskKind::Upkeep(step),
+                requires: previous.iter().map(|p| (*p).to_owned()).collect(),
+                outputs: Vec::new(),
+            });
+            previous = Some(step.task_name());
+        }
         Ok(Self {
             tasks: topological_order(tasks)?,
         })
@@ -213,6 +226,7 @@ impl Dag {
                     catalog.metrics.len(),
                     catalog.path.display()
                 ),
+                TaskKind::Upkeep(step) => step.describe(),
                 TaskKind::Model(model) => match (&model.partition_by, model.reads_run_days) {
                     (Some(column), true) => {
                         format!("model {}, replaces the run's days by {column}", model.path.display())

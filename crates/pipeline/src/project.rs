@@ -102,12 +102,33 @@ impl Default for RunSection {
 #[serde(deny_unknown_fields)]
 pub struct WarehouseSection {
     pub path: String,
+    /// Files that only versions older than this many days are made of are
+    /// deleted by the night's `vacuum_tables`; time travel works inside it.
+    #[serde(default = "default_keep_versions_days")]
+    pub keep_versions_days: u64,
+    /// The night's `checkpoint_tables` writes a Delta checkpoint of a table
+    /// once it is this many commits past its last one.
+    #[serde(default = "default_checkpoint_every_commits")]
+    pub checkpoint_every_commits: u64,
+}
+
+/// A bound that keeps the retention a representable duration.
+pub const MAX_KEEP_VERSIONS_DAYS: u64 = 36_500;
+
+fn default_keep_versions_days() -> u64 {
+    7
+}
+
+fn default_checkpoint_every_commits() -> u64 {
+    10
 }
 
 impl Default for WarehouseSection {
     fn default() -> Self {
         Self {
             path: "warehouse".into(),
+            keep_versions_days: default_keep_versions_days(),
+            checkpoint_every_commits: default_checkpoint_every_commits(),
         }
     }
 }
@@ -225,10 +246,18 @@ impl Project {
         })?;
         let config = Self::parse(&text, &path)?;
         let memory_floor = format!("[run] memory_limit_mb must be at least {MIN_RUN_MEMORY_LIMIT_MB}");
-        for (too_small, message) in [
+        for (out_of_range, message) in [
             (
                 config.query.timeout_seconds == 0,
                 "[query] timeout_seconds must be at least 1",
+            ),
+            (
+                config.warehouse.keep_versions_days > MAX_KEEP_VERSIONS_DAYS,
+                "[warehouse] keep_versions_days must be at most 36500 (a hundred years)",
+            ),
+            (
+                config.warehouse.checkpoint_every_commits == 0,
+                "[warehouse] checkpoint_every_commits must be at least 1",
             ),
             (
                 config.run.max_concurrent_tasks == 0,
@@ -247,7 +276,7 @@ impl Project {
                 "[sources.production] connect_timeout_seconds must be at least 1",
             ),
         ] {
-            if too_small {
+            if out_of_range {
                 return Err(ProjectError::Invalid {
                     path,
                     location: String::new(),
@@ -420,6 +449,27 @@ plan = "plan.csv"
         let project = load("[run]\nmax_concurrent_tasks = 3\n").expect("memory_limit_mb may be left out");
         assert_eq!(project.config.run.memory_limit_mb, 2048);
         assert_eq!(project.config.run.max_concurrent_tasks, 3);
+    }
+
+    #[test]
+    fn warehouse_upkeep_settings_have_defaults_and_bounds() {
+        let project = load("[warehouse]\npath = \"w\"\n").expect("upkeep keys may be left out");
+        assert_eq!(project.config.warehouse.keep_versions_days, 7);
+        assert_eq!(project.config.warehouse.checkpoint_every_commits, 10);
+        let err = load("[warehouse]\npath = \"w\"\ncheckpoint_every_commits = 0\n").expect_err("zero");
+        assert!(
+            err.to_string()
+                .contains("[warehouse] checkpoint_every_commits must be at least 1"),
+            "{err}"
+        );
+        let err = load("[warehouse]\npath = \"w\"\nkeep_versions_days = 99999999999\n").expect_err("too long");
+        assert!(
+            err.to_string()
+                .contains("[warehouse] keep_versions_days must be at most 36500"),
+            "{err}"
+        );
+        let err = load("[warehouse]\npath = \"w\"\nkeep_versions_days = -1\n").expect_err("negative");
+        assert!(err.to_string().contains("line 3"), "{err}");
     }
 
     /// Regression: `[run]` with only `memory_limit_mb` was refused with "missing

@@ -245,11 +245,20 @@ impl DayRun<'_> {
     }
 
     /// Tasks not yet started whose requirements all succeeded or were complete.
+    /// The upkeep tasks also wait for every other task to end, however it
+    /// ended: they rewrite and delete files, so nothing else may be writing.
     fn ready(&self) -> Vec<String> {
+        let night_ended = self
+            .dag
+            .tasks
+            .iter()
+            .filter(|t| !matches!(t.kind, TaskKind::Upkeep(_)))
+            .all(|t| self.status.get(&t.name).is_some_and(|s| *s != TaskState::Running));
         self.dag
             .tasks
             .iter()
             .filter(|t| !self.status.contains_key(&t.name))
+            .filter(|t| night_ended || !matches!(t.kind, TaskKind::Upkeep(_)))
             .filter(|t| {
                 t.requires
                     .iter()
@@ -441,6 +450,7 @@ async fn execute(
         TaskKind::Model(model) => crate::build_model::build_model(&run, name, &model, sql).await,
         TaskKind::LoadExports => crate::exports::load_exports(run).await,
         TaskKind::Audits(catalog) => crate::audits::audits(run, catalog.as_deref()).await,
+        TaskKind::Upkeep(step) => crate::upkeep::upkeep(run, step).await,
     }
 }
 

@@ -136,24 +136,28 @@ impl Warehouse {
     pub fn committed_versions(&self) -> Result<BTreeMap<String, i64>, WarehouseError> {
         let mut versions = BTreeMap::new();
         for table in self.table_names()? {
-            let log = self.table_dir(&table).join("_delta_log");
-            let entries = std::fs::read_dir(&log).map_err(|source| WarehouseError::Io {
-                path: log.clone(),
-                source,
-            })?;
-            let latest = entries
-                .filter_map(Result::ok)
-                .filter_map(|entry| {
-                    let name = entry.file_name();
-                    let stem = name.to_str()?.strip_suffix(".json")?.to_owned();
-                    stem.parse::<i64>().ok()
-                })
-                .max();
-            if let Some(version) = latest {
+            if let Some(version) = self.committed_version(&table)? {
                 versions.insert(table, version);
             }
         }
         Ok(versions)
+    }
+
+    /// The latest committed version of `table`, from its commit files' names alone.
+    pub fn committed_version(&self, table: &str) -> Result<Option<i64>, WarehouseError> {
+        let log = self.table_dir(table).join("_delta_log");
+        let entries = std::fs::read_dir(&log).map_err(|source| WarehouseError::Io {
+            path: log.clone(),
+            source,
+        })?;
+        Ok(entries
+            .filter_map(Result::ok)
+            .filter_map(|entry| {
+                let name = entry.file_name();
+                let stem = name.to_str()?.strip_suffix(".json")?.to_owned();
+                stem.parse::<i64>().ok()
+            })
+            .max())
     }
 
     /// Streams `input` into `table` as one commit, creating the table (partitioned
@@ -332,7 +336,7 @@ pub fn days_predicate(column: &str, days: &[i32]) -> Expr {
     col(column).in_list(list, false)
 }
 
-fn delta_error<E: std::fmt::Display>(table: &str) -> impl Fn(E) -> WarehouseError + '_ {
+pub(crate) fn delta_error<E: std::fmt::Display>(table: &str) -> impl Fn(E) -> WarehouseError + '_ {
     move |e| WarehouseError::Delta {
         table: table.to_owned(),
         message: e.to_string().split_whitespace().collect::<Vec<_>>().join(" "),

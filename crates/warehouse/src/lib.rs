@@ -12,9 +12,11 @@ mod failure;
 mod resident;
 mod session;
 mod sort_merge_filter;
+mod upkeep;
 
 pub use delta::{Warehouse, WriteMode, Written, days_predicate};
 pub use encoding::{SAMPLE_ROWS, writer_properties};
 pub use error::WarehouseError;
 pub use failure::EngineFailure;
 pub use session::{QueryLimits, QuerySession, QueryShape, run_session, verify_read_only, with_spilling_joins};
+pub use upkeep::{COMPACT_AT_FILES, COMPACT_TARGET_BYTES, Compacted, Vacuumed};

@@ -194,17 +194,16 @@ fn an_unknown_log_format_in_the_project_file_is_exit_code_2() {
     let dir = tempfile::tempdir().expect("temp dir");
     assert!(darkroom(&["init", "site"], dir.path()).status.success());
     let file = dir.path().join("site/darkroom.toml");
-    let text = std::fs::read_to_string(&file)
-        .expect("read")
-        .replace("\"api-v1\"", "\"apache-combined\"");
-    std::fs::write(&file, text).expect("write");
+    let written = std::fs::read_to_string(&file).expect("read");
+    let line = written[..written.find("\"api-v1\"").expect("format")].lines().count();
+    std::fs::write(&file, written.replace("\"api-v1\"", "\"apache-combined\"")).expect("write");
     let out = darkroom(&["sql", "--project", "site", "SELECT 1"], dir.path());
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains(
-            "site/darkroom.toml line 12, column 10: [sources.logs] format: unknown variant `apache-combined`, expected `api-v1`"
-        ),
+        err.contains(&format!(
+            "site/darkroom.toml line {line}, column 10: [sources.logs] format: unknown variant `apache-combined`, expected `api-v1`"
+        )),
         "{err}"
     );
 }

@@ -336,10 +336,12 @@ fn a_project_file_with_an_unknown_key_or_a_wrong_type_names_the_key() {
     )
     .expect("write");
     let error = Project::load(site.path()).expect_err("wrong type");
+    // The key sits on the line after the one `[query]` had.
+    let line = config[..config.find("[query]").expect("[query]")].lines().count() + 2;
     assert!(
-        error
-            .to_string()
-            .ends_with("line 22, column 24: [run] max_concurrent_tasks: invalid type: string \"two\", expected usize"),
+        error.to_string().ends_with(&format!(
+            "line {line}, column 24: [run] max_concurrent_tasks: invalid type: string \"two\", expected usize"
+        )),
         "{error}"
     );
 }

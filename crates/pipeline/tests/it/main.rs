@@ -6,3 +6,4 @@ mod production;
 mod runs;
 mod support;
 mod truth;
+mod upkeep;

@@ -3,3 +3,4 @@
 mod encoding;
 mod read_only;
 mod spilling_joins;
+mod upkeep;
