@@ -69,7 +69,7 @@ pub(crate) async fn upkeep(run: Arc<RunContext>, step: Upkeep) -> Result<TaskOut
         // Files come of age with time, written to or not.
         Upkeep::Vacuum | Upkeep::Checkpoint => latest.keys().cloned().collect(),
     };
-    let done: Vec<Result<(String, Option<(i64, String)>), PipelineError>> = futures::stream::iter(tables)
+    let done: Vec<Result<(String, Option<TableChange>), PipelineError>> = futures::stream::iter(tables)
         .map(|table| {
             let run = Arc::clone(&run);
             async move {
@@ -82,56 +82,66 @@ pub(crate) async fn upkeep(run: Arc<RunContext>, step: Upkeep) -> Result<TaskOut
         .await;
     let mut changed = Vec::new();
     for result in done {
-        if let (table, Some(outcome)) = result? {
-            changed.push((table, outcome));
+        if let (table, Some(change)) = result? {
+            changed.push((table, change));
         }
     }
-    changed.sort();
+    changed.sort_by(|a, b| a.0.cmp(&b.0));
     let mut output = TaskOutput::default();
     let mut said = Vec::new();
-    for (table, (version, what)) in changed {
+    for (table, change) in changed {
         if step != Upkeep::Checkpoint {
-            output.versions.push((table.clone(), version));
+            output.versions.push((table, change.version));
         }
-        said.push(what);
+        said.push(change.said);
     }
     output.note = Some(note(step, settings, &said));
     Ok(output)
 }
 
-/// One table's step: the version it made or checkpointed and what to say of it,
-/// or `None` when the table needed nothing.
-async fn on_table(run: &RunContext, step: Upkeep, table: &str) -> Result<Option<(i64, String)>, PipelineError> {
+/// What one step did to one table.
+#[derive(Debug)]
+struct TableChange {
+    /// The version it committed, or checkpointed.
+    version: i64,
+    said: String,
+}
+
+/// One table's step; `None` when the table needed nothing.
+async fn on_table(run: &RunContext, step: Upkeep, table: &str) -> Result<Option<TableChange>, PipelineError> {
     let warehouse = &run.warehouse;
     let settings = &run.project.config.warehouse;
+    // Bounded by MAX_KEEP_VERSIONS_DAYS when the project is loaded.
+    let keep = chrono::Duration::days(settings.keep_versions_days as i64);
     Ok(match step {
         Upkeep::Compact => {
             let compacted = warehouse.compact(table).await?;
-            compacted.version.map(|version| {
-                let what = format!(
+            compacted.version.map(|version| TableChange {
+                version,
+                said: format!(
                     "{table}: {} files into {}",
                     compacted.files_removed, compacted.files_added
-                );
-                (version, what)
+                ),
             })
         }
         Upkeep::Vacuum => {
-            // Bounded by MAX_KEEP_VERSIONS_DAYS when the project is loaded.
-            let keep = chrono::Duration::days(settings.keep_versions_days as i64);
             let vacuumed = warehouse.vacuum(table, keep).await?;
-            vacuumed.version.map(|version| {
-                let what = format!(
+            vacuumed.version.map(|version| TableChange {
+                version,
+                said: format!(
                     "{table}: {} files, {}",
                     vacuumed.files_deleted,
                     megabytes(vacuumed.bytes_deleted)
-                );
-                (version, what)
+                ),
             })
         }
         Upkeep::Checkpoint => warehouse
-            .checkpoint(table, settings.checkpoint_every_commits)
+            .checkpoint(table, settings.checkpoint_every_commits, keep)
             .await?
-            .map(|version| (version, format!("{table}@{version}"))),
+            .map(|version| TableChange {
+                version,
+                said: format!("{table}@{version}"),
+            }),
     })
 }
 

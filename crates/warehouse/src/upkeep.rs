@@ -30,6 +30,9 @@ pub const COMPACT_AT_FILES: usize = 8;
 /// The size compaction packs small files into (Delta's own default is 100 MiB).
 pub const COMPACT_TARGET_BYTES: u64 = 128 * 1024 * 1024;
 
+/// Delta's default `logRetentionDuration`: commit files are kept at least this long.
+const DELTA_LOG_RETENTION_DAYS: i64 = 30;
+
 /// What compacting one table did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Compacted {
@@ -112,8 +115,15 @@ impl Warehouse {
 
     /// Writes a checkpoint of `table`'s latest version when it is at least
     /// `every_commits` commits past the last checkpoint (or has none and that
-    /// many commits); the version checkpointed, or `None`.
-    pub async fn checkpoint(&self, table: &str, every_commits: u64) -> Result<Option<i64>, WarehouseError> {
+    /// many commits), then deletes the commit files it covers that are older
+    /// than Delta's log retention or `keep`, whichever is longer; the version
+    /// checkpointed, or `None`.
+    pub async fn checkpoint(
+        &self,
+        table: &str,
+        every_commits: u64,
+        keep: chrono::Duration,
+    ) -> Result<Option<i64>, WarehouseError> {
         // From the commit files' names: most nights no table is due, and none is opened.
         let Some(latest) = self.committed_version(table)? else {
             return Err(WarehouseError::NoSuchTable {
@@ -130,6 +140,13 @@ impl Warehouse {
         }
         let delta = self.load(table).await?;
         deltalake::checkpoints::create_checkpoint(&delta, None)
+            .await
+            .map_err(delta_error(table))?;
+        // Without this the log folder grows by a file a night forever. Commits
+        // stay for Delta's 30 days, or `keep` if longer: time travel needs them.
+        let keep_logs = keep.max(chrono::Duration::days(DELTA_LOG_RETENTION_DAYS));
+        let cutoff = chrono::Utc::now().timestamp_millis() - keep_logs.num_milliseconds();
+        deltalake::checkpoints::cleanup_expired_logs_for(latest as u64, delta.log_store().as_ref(), cutoff, None)
             .await
             .map_err(delta_error(table))?;
         Ok(Some(latest))

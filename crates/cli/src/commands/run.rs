@@ -34,6 +34,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let days = u64::try_from(i64::from(last) - i64::from(first) + 1).unwrap_or(0);
     let mut progress = DayProgress::new(days, "nights run");
+    let mut reports = Vec::new();
     let ran = runtime.block_on(run_range(
         &project,
         first,
@@ -42,11 +43,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         |report| {
             print_report(report, verbose, &progress);
             progress.day_done(&report.day, report.tasks.iter().map(|t| t.rows_written).sum());
+            reports.push(report.clone());
         },
     ));
     progress.finish();
-    let reports = ran?;
+    // A failed night is what alerts are for: sent before its error ends the command.
     runtime.block_on(send_alerts(&project, &reports));
+    ran?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! The `darkroom` binary as a user runs it: arguments in, stdout, stderr and exit code out.
 
 mod pgwire;
+mod secrets;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -272,6 +272,26 @@ async fn a_file_no_commit_names_is_deleted_once_older_than_the_retention() {
     assert_eq!(count_and_sum(&warehouse, None).await, (10, sum_below(10)));
 }
 
+/// A checkpoint of the test table every 3 commits, keeping commit files for `keep_days`.
+async fn checkpoint(warehouse: &Warehouse, keep_days: i64) -> Option<i64> {
+    warehouse
+        .checkpoint(TABLE, 3, chrono::Duration::days(keep_days))
+        .await
+        .expect("checkpoint")
+}
+
+/// Dates the commit files of `versions` 40 days back, past Delta's 30-day log retention.
+fn written_40_days_ago(log: &Path, versions: std::ops::Range<u64>) {
+    let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 86_400);
+    for version in versions {
+        let commit = std::fs::File::options()
+            .write(true)
+            .open(log.join(format!("{version:020}.json")))
+            .expect("commit file");
+        commit.set_modified(long_ago).expect("set mtime");
+    }
+}
+
 #[tokio::test]
 async fn a_checkpoint_is_written_once_a_table_is_enough_commits_past_the_last() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -279,27 +299,33 @@ async fn a_checkpoint_is_written_once_a_table_is_enough_commits_past_the_last() 
     for n in 0..2 {
         write(&warehouse, None, rows(0, n * 10..(n + 1) * 10), WriteMode::Append).await;
     }
-    assert_eq!(
-        warehouse.checkpoint(TABLE, 3).await.expect("checkpoint"),
-        None,
-        "two commits"
-    );
+    assert_eq!(checkpoint(&warehouse, 7).await, None, "two commits");
     write(&warehouse, None, rows(0, 20..30), WriteMode::Append).await;
-    assert_eq!(warehouse.checkpoint(TABLE, 3).await.expect("checkpoint"), Some(2));
+    assert_eq!(checkpoint(&warehouse, 7).await, Some(2));
     let log = warehouse.table_dir(TABLE).join("_delta_log");
     assert!(log.join("00000000000000000002.checkpoint.parquet").is_file());
-    assert_eq!(
-        warehouse.checkpoint(TABLE, 3).await.expect("checkpoint"),
-        None,
-        "nothing since"
-    );
+    assert_eq!(checkpoint(&warehouse, 7).await, None, "nothing since");
     for n in 3..6 {
         write(&warehouse, None, rows(0, n * 10..(n + 1) * 10), WriteMode::Append).await;
     }
-    assert_eq!(warehouse.checkpoint(TABLE, 3).await.expect("checkpoint"), Some(5));
+    written_40_days_ago(&log, 0..3);
+    assert_eq!(checkpoint(&warehouse, 7).await, Some(5));
+    let commits: BTreeSet<String> = files_in(&log).into_iter().filter(|f| f.ends_with(".json")).collect();
+    // Those before the old checkpoint (at 2) went: deltalake cleans up to a checkpoint
+    // inside the retention, and keeps that checkpoint's own commit.
+    let expected: BTreeSet<String> = (2..6).map(|v| format!("{v:020}.json")).collect();
+    assert_eq!(commits, expected);
     // Opened from the checkpoint and the commits after it, the table reads whole.
     write(&warehouse, None, rows(0, 60..70), WriteMode::Append).await;
     assert_eq!(count_and_sum(&warehouse, None).await, (70, sum_below(70)));
+    // A longer retention keeps older commits: time travel inside it needs them.
+    written_40_days_ago(&log, 3..6);
+    for n in 7..10 {
+        write(&warehouse, None, rows(0, n * 10..(n + 1) * 10), WriteMode::Append).await;
+    }
+    assert_eq!(checkpoint(&warehouse, 60).await, Some(9));
+    assert!(log.join(format!("{:020}.json", 3)).is_file(), "40 days old, inside 60");
+    assert_eq!(count_and_sum(&warehouse, Some(4)).await, (50, sum_below(50)));
 }
 
 fn files_in(dir: &Path) -> BTreeSet<String> {
