@@ -51,6 +51,25 @@ async fn write(
         .expect("write");
 }
 
+/// One append a night for each of `nights`, on `day`: night n adds ids n*size..(n+1)*size.
+async fn append_nights(
+    warehouse: &Warehouse,
+    partition_by: Option<&str>,
+    day: i32,
+    nights: std::ops::Range<i64>,
+    size: i64,
+) {
+    for n in nights {
+        write(
+            warehouse,
+            partition_by,
+            rows(day, n * size..(n + 1) * size),
+            WriteMode::Append,
+        )
+        .await;
+    }
+}
+
 /// Every Parquet file in the table's folder (partition folders included), relative to it.
 fn files_on_disk(dir: &Path) -> BTreeSet<PathBuf> {
     walkdir::WalkDir::new(dir)
@@ -102,15 +121,7 @@ fn sum_below(n: i64) -> i64 {
 async fn eight_appended_files_are_packed_into_one_and_vacuum_then_deletes_the_eight() {
     let dir = tempfile::tempdir().expect("temp dir");
     let warehouse = Warehouse::open(dir.path()).expect("warehouse");
-    for night in 0..COMPACT_AT_FILES as i64 {
-        write(
-            &warehouse,
-            None,
-            rows(0, night * 100..(night + 1) * 100),
-            WriteMode::Append,
-        )
-        .await;
-    }
+    append_nights(&warehouse, None, 0, 0..COMPACT_AT_FILES as i64, 100).await;
     let table_dir = warehouse.table_dir(TABLE);
     let appended = files_on_disk(&table_dir);
     assert_eq!(appended.len(), COMPACT_AT_FILES);
@@ -157,15 +168,7 @@ async fn eight_appended_files_are_packed_into_one_and_vacuum_then_deletes_the_ei
 async fn fewer_small_files_than_the_threshold_are_left_as_they_are() {
     let dir = tempfile::tempdir().expect("temp dir");
     let warehouse = Warehouse::open(dir.path()).expect("warehouse");
-    for night in 0..COMPACT_AT_FILES as i64 - 1 {
-        write(
-            &warehouse,
-            None,
-            rows(0, night * 10..(night + 1) * 10),
-            WriteMode::Append,
-        )
-        .await;
-    }
+    append_nights(&warehouse, None, 0, 0..COMPACT_AT_FILES as i64 - 1, 10).await;
     let before = warehouse.version(TABLE).await.expect("version");
     let compacted = warehouse.compact(TABLE).await.expect("compact");
     assert_eq!(compacted.version, None);
@@ -178,24 +181,8 @@ async fn only_the_partition_with_enough_small_files_is_compacted() {
     let dir = tempfile::tempdir().expect("temp dir");
     let warehouse = Warehouse::open(dir.path()).expect("warehouse");
     // Day 1 gets eight appends, day 2 three.
-    for n in 0..COMPACT_AT_FILES as i64 {
-        write(
-            &warehouse,
-            Some("day"),
-            rows(1, n * 10..(n + 1) * 10),
-            WriteMode::Append,
-        )
-        .await;
-    }
-    for n in 100..103 {
-        write(
-            &warehouse,
-            Some("day"),
-            rows(2, n * 10..(n + 1) * 10),
-            WriteMode::Append,
-        )
-        .await;
-    }
+    append_nights(&warehouse, Some("day"), 1, 0..COMPACT_AT_FILES as i64, 10).await;
+    append_nights(&warehouse, Some("day"), 2, 100..103, 10).await;
     let day_two: BTreeSet<PathBuf> = files_on_disk(&warehouse.table_dir(TABLE))
         .into_iter()
         .filter(|p| p.starts_with("day=1970-01-03"))
@@ -296,18 +283,14 @@ fn written_40_days_ago(log: &Path, versions: std::ops::Range<u64>) {
 async fn a_checkpoint_is_written_once_a_table_is_enough_commits_past_the_last() {
     let dir = tempfile::tempdir().expect("temp dir");
     let warehouse = Warehouse::open(dir.path()).expect("warehouse");
-    for n in 0..2 {
-        write(&warehouse, None, rows(0, n * 10..(n + 1) * 10), WriteMode::Append).await;
-    }
+    append_nights(&warehouse, None, 0, 0..2, 10).await;
     assert_eq!(checkpoint(&warehouse, 7).await, None, "two commits");
     write(&warehouse, None, rows(0, 20..30), WriteMode::Append).await;
     assert_eq!(checkpoint(&warehouse, 7).await, Some(2));
     let log = warehouse.table_dir(TABLE).join("_delta_log");
     assert!(log.join("00000000000000000002.checkpoint.parquet").is_file());
     assert_eq!(checkpoint(&warehouse, 7).await, None, "nothing since");
-    for n in 3..6 {
-        write(&warehouse, None, rows(0, n * 10..(n + 1) * 10), WriteMode::Append).await;
-    }
+    append_nights(&warehouse, None, 0, 3..6, 10).await;
     written_40_days_ago(&log, 0..3);
     assert_eq!(checkpoint(&warehouse, 7).await, Some(5));
     let commits: BTreeSet<String> = files_in(&log).into_iter().filter(|f| f.ends_with(".json")).collect();
@@ -320,9 +303,7 @@ async fn a_checkpoint_is_written_once_a_table_is_enough_commits_past_the_last() 
     assert_eq!(count_and_sum(&warehouse, None).await, (70, sum_below(70)));
     // A longer retention keeps older commits: time travel inside it needs them.
     written_40_days_ago(&log, 3..6);
-    for n in 7..10 {
-        write(&warehouse, None, rows(0, n * 10..(n + 1) * 10), WriteMode::Append).await;
-    }
+    append_nights(&warehouse, None, 0, 7..10, 10).await;
     assert_eq!(checkpoint(&warehouse, 60).await, Some(9));
     assert!(log.join(format!("{:020}.json", 3)).is_file(), "40 days old, inside 60");
     assert_eq!(count_and_sum(&warehouse, Some(4)).await, (50, sum_below(50)));
